@@ -1,0 +1,62 @@
+/**
+ * The shape of a Kubernetes object as nopea handles it: plain JSON, never a typed client model
+ * (typed serializers drop fields they do not know).
+ */
+export interface ObjectMeta {
+  name?: string;
+  generateName?: string;
+  namespace?: string;
+  labels?: Record<string, string>;
+  annotations?: Record<string, string>;
+  [field: string]: unknown;
+}
+
+export interface KubeObject {
+  apiVersion: string;
+  kind: string;
+  metadata: ObjectMeta;
+  [field: string]: unknown;
+}
+
+/** Identity of an object: API group (empty for core), kind, namespace (empty when cluster-scoped), name. */
+export interface ResourceRef {
+  group: string;
+  kind: string;
+  namespace: string;
+  name: string;
+}
+
+/** `group/Kind/namespace/name`, e.g. `apps/Deployment/web/api`, `/Service/web/api`, `/Namespace//web`. */
+export type ResourceId = string;
+
+export function formatId(ref: ResourceRef): ResourceId {
+  return `${ref.group}/${ref.kind}/${ref.namespace}/${ref.name}`;
+}
+
+export function parseId(id: ResourceId): ResourceRef {
+  const parts = id.split('/');
+  if (parts.length !== 4) throw new Error(`not a resource id: ${id}`);
+  const [group, kind, namespace, name] = parts as [string, string, string, string];
+  return { group, kind, namespace, name };
+}
+
+/** `apps/v1` → `apps`; `v1` → `` (core). */
+export function groupOf(apiVersion: string): string {
+  const slash = apiVersion.indexOf('/');
+  return slash < 0 ? '' : apiVersion.slice(0, slash);
+}
+
+/** `apps/v1` → `v1`. */
+export function versionOf(apiVersion: string): string {
+  const slash = apiVersion.indexOf('/');
+  return slash < 0 ? apiVersion : apiVersion.slice(slash + 1);
+}
+
+/** Human form for messages: `Deployment web/api`, `Namespace web`. */
+export function describeRef(ref: ResourceRef): string {
+  return ref.namespace ? `${ref.kind} ${ref.namespace}/${ref.name}` : `${ref.kind} ${ref.name}`;
+}
+
+export function isPlainObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
