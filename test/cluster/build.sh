@@ -8,7 +8,7 @@ here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 source "$here/versions.env"
 
 cache=${NOPEA_CACHE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/nopea}
-export GOMODCACHE=$cache/gomod GOCACHE=$cache/gobuild GOTOOLCHAIN=local CGO_ENABLED=0 GOFLAGS=-mod=mod
+export GOMODCACHE=$cache/gomod GOCACHE=$cache/gobuild GOTOOLCHAIN=local CGO_ENABLED=0 GOFLAGS=-mod=readonly
 out=$cache/k8s-$K8S_VERSION-kwok-$KWOK_VERSION-$(go env GOVERSION)
 bins=(etcd kube-apiserver kube-controller-manager kube-scheduler kubectl kwok)
 

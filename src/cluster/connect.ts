@@ -1,0 +1,156 @@
+/**
+ * Resolving "which cluster, as whom" the way kubectl does: `--kubeconfig`, then `KUBECONFIG` (a
+ * list of files, merged), then `~/.kube/config`, then the in-cluster service account; `--context`
+ * picks a context. Unlike client-node's loadFromDefault there is no silent fallback to localhost:
+ * with nothing configured the error says which sources were tried.
+ */
+import fs from 'node:fs';
+import http from 'node:http';
+import https from 'node:https';
+import os from 'node:os';
+import path from 'node:path';
+import { KubeConfig } from '@kubernetes/client-node';
+import { NopeaError, errorMessage } from '../errors.js';
+import { KubeClient, type ClientOptions, type Transport } from './client.js';
+
+export interface ConnectOptions {
+  /** Path given with `--kubeconfig`. */
+  kubeconfig?: string;
+  context?: string;
+  env?: NodeJS.ProcessEnv;
+  home?: string;
+  client?: ClientOptions;
+}
+
+const SA_DIR = '/var/run/secrets/kubernetes.io/serviceaccount';
+
+/** Which kubeconfig sources exist, in kubectl's order of precedence, and what was tried. */
+function loadKubeConfig(opts: ConnectOptions): { kc: KubeConfig; source: string } {
+  const env = opts.env ?? process.env;
+  const kc = new KubeConfig();
+  const tried: string[] = [];
+  const load = (file: string, what: string): void => {
+    try {
+      kc.loadFromFile(file);
+    } catch (err) {
+      throw new NopeaError('input', {
+        message: `cannot read kubeconfig ${file} (${what}): ${errorMessage(err)}`,
+        hint: 'check the file exists and is a valid kubeconfig',
+      });
+    }
+  };
+
+  if (opts.kubeconfig) {
+    if (!fs.existsSync(opts.kubeconfig)) {
+      throw new NopeaError('input', {
+        message: `kubeconfig ${opts.kubeconfig} (from --kubeconfig) does not exist`,
+        hint: 'pass the path of an existing kubeconfig file',
+      });
+    }
+    load(opts.kubeconfig, '--kubeconfig');
+    return { kc, source: opts.kubeconfig };
+  }
+  tried.push('--kubeconfig (not given)');
+
+  const list = (env.KUBECONFIG ?? '').split(path.delimiter).filter(Boolean);
+  if (list.length > 0) {
+    const existing = list.filter((f) => fs.existsSync(f));
+    if (existing.length === 0) {
+      tried.push(`KUBECONFIG=${env.KUBECONFIG} (no such file)`);
+    } else {
+      // Like kubectl: the first file to set a value wins; missing files in the list are ignored.
+      load(existing[0]!, 'KUBECONFIG');
+      for (const f of existing.slice(1)) {
+        const more = new KubeConfig();
+        try {
+          more.loadFromFile(f);
+        } catch (err) {
+          throw new NopeaError('input', `cannot read kubeconfig ${f} (KUBECONFIG): ${errorMessage(err)}`);
+        }
+        kc.mergeConfig(more, true);
+      }
+      return { kc, source: existing.join(path.delimiter) };
+    }
+  } else {
+    tried.push('KUBECONFIG (unset)');
+  }
+
+  const home = opts.home ?? os.homedir();
+  const homeConfig = path.join(home, '.kube', 'config');
+  if (fs.existsSync(homeConfig)) {
+    load(homeConfig, '~/.kube/config');
+    return { kc, source: homeConfig };
+  }
+  tried.push(`${homeConfig} (not found)`);
+
+  if (env.KUBERNETES_SERVICE_HOST && fs.existsSync(path.join(SA_DIR, 'token'))) {
+    kc.loadFromCluster();
+    return { kc, source: 'in-cluster service account' };
+  }
+  tried.push('in-cluster service account (not running in a pod)');
+
+  throw new NopeaError('input', {
+    message: `no Kubernetes cluster configured; tried: ${tried.join(', ')}`,
+    hint: 'pass --kubeconfig FILE, set KUBECONFIG, or use --offline to plan against the state branch only',
+  });
+}
+
+/** Builds a client for the selected cluster and context. */
+export async function connect(opts: ConnectOptions = {}): Promise<KubeClient> {
+  const { kc, source } = loadKubeConfig(opts);
+  if (opts.context) {
+    if (!kc.getContextObject(opts.context)) {
+      const known = kc.getContexts().map((c) => c.name);
+      throw new NopeaError('input', {
+        message: `context "${opts.context}" is not in ${source}`,
+        hint: known.length ? `known contexts: ${known.join(', ')}` : 'the kubeconfig defines no contexts',
+      });
+    }
+    kc.setCurrentContext(opts.context);
+  }
+  const cluster = kc.getCurrentCluster();
+  if (!cluster) {
+    throw new NopeaError('input', {
+      message: `kubeconfig ${source} has no current context with a cluster`,
+      hint: 'pass --context NAME or set current-context in the kubeconfig',
+    });
+  }
+  return new KubeClient(await transportFor(kc, cluster.server, source), opts.client);
+}
+
+/** Auth headers and TLS material as client-node resolves them (exec and OIDC plugins included). */
+async function resolveAuth(kc: KubeConfig): Promise<{ tls: https.AgentOptions; headers: Record<string, string> }> {
+  const opts: https.RequestOptions = { headers: {} };
+  await kc.applyToHTTPSOptions(opts);
+  const headers: Record<string, string> = {};
+  for (const [k, v] of Object.entries(opts.headers ?? {})) if (v !== undefined) headers[k] = String(v);
+  if (opts.auth) headers.Authorization = `Basic ${Buffer.from(opts.auth).toString('base64')}`;
+  const tls: https.AgentOptions = { ca: opts.ca, cert: opts.cert, key: opts.key, servername: opts.servername };
+  if (opts.rejectUnauthorized !== undefined) tls.rejectUnauthorized = opts.rejectUnauthorized;
+  return { tls, headers };
+}
+
+/** Transport for a loaded kubeconfig: one keep-alive agent, auth headers refreshed when they can expire. */
+async function transportFor(kc: KubeConfig, server: string, source: string): Promise<Transport> {
+  let first: Awaited<ReturnType<typeof resolveAuth>>;
+  try {
+    first = await resolveAuth(kc);
+  } catch (err) {
+    throw new NopeaError('input', {
+      message: `cannot load credentials from ${source}: ${errorMessage(err)}`,
+      hint: 'check the user entry of the current context (certificate files, token, exec plugin on PATH)',
+    });
+  }
+  const user = kc.getCurrentUser();
+  // Exec and auth-provider credentials expire; client-node caches them until then.
+  const dynamic = Boolean(user?.exec || user?.authProvider);
+  const url = new URL(server);
+  const agentOptions = { keepAlive: true, maxSockets: 32, ...first.tls };
+  return {
+    server: url,
+    agent: url.protocol === 'http:' ? new http.Agent({ keepAlive: true, maxSockets: 32 }) : new https.Agent(agentOptions),
+    async headers() {
+      return dynamic ? (await resolveAuth(kc)).headers : first.headers;
+    },
+  };
+}

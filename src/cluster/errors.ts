@@ -1,0 +1,115 @@
+/**
+ * Errors from the Kubernetes API, parsed from its `Status` body so callers can branch on reason
+ * (Conflict, Invalid, Forbidden, NotFound) and show the server's own words.
+ */
+import type http from 'node:http';
+import { isPlainObject } from '../resources/object.js';
+
+/** One entry of `Status.details.causes`: for a 409 apply conflict, `field` and the owning manager. */
+export interface StatusCause {
+  reason?: string;
+  message?: string;
+  field?: string;
+}
+
+export class ApiError extends Error {
+  constructor(
+    readonly status: number,
+    readonly reason: string,
+    message: string,
+    readonly causes: StatusCause[],
+    readonly request: string,
+    readonly retryAfter?: number,
+  ) {
+    super(message);
+    this.name = 'ApiError';
+  }
+
+  /** Builds an ApiError from a non-2xx response, keeping the server's message. */
+  static fromResponse(
+    method: string,
+    path: string,
+    status: number,
+    body: unknown,
+    headers: http.IncomingHttpHeaders,
+  ): ApiError {
+    let reason = '';
+    let message = '';
+    let causes: StatusCause[] = [];
+    if (isPlainObject(body)) {
+      reason = typeof body.reason === 'string' ? body.reason : '';
+      message = typeof body.message === 'string' ? body.message : '';
+      const details = body.details;
+      if (isPlainObject(details) && Array.isArray(details.causes)) causes = details.causes as StatusCause[];
+    } else if (typeof body === 'string') {
+      message = body.trim().slice(0, 500);
+    }
+    if (!message) message = `HTTP ${status}`;
+    const ra = Number(headers['retry-after']);
+    return new ApiError(
+      status,
+      reason || defaultReason(status),
+      message,
+      causes,
+      `${method} ${path}`,
+      Number.isFinite(ra) ? ra : undefined,
+    );
+  }
+}
+
+function defaultReason(status: number): string {
+  switch (status) {
+    case 401:
+      return 'Unauthorized';
+    case 403:
+      return 'Forbidden';
+    case 404:
+      return 'NotFound';
+    case 409:
+      return 'Conflict';
+    case 422:
+      return 'Invalid';
+    case 429:
+      return 'TooManyRequests';
+    default:
+      return status >= 500 ? 'InternalError' : 'Unknown';
+  }
+}
+
+const TRANSIENT_CODES = new Set([
+  'ECONNRESET',
+  'ECONNREFUSED',
+  'ETIMEDOUT',
+  'EPIPE',
+  'EAI_AGAIN',
+  'ENETUNREACH',
+  'EHOSTUNREACH',
+  'UND_ERR_SOCKET',
+]);
+
+/** Whether a failure is worth retrying: server overload, 5xx, dropped or timed-out connections. */
+export function isTransient(err: unknown): boolean {
+  if (err instanceof ApiError) {
+    if (err.status === 429) return true;
+    // 501 Not Implemented and 505 will not get better on retry.
+    return err.status >= 500 && err.status !== 501 && err.status !== 505;
+  }
+  const code = (err as { code?: unknown } | null)?.code;
+  return typeof code === 'string' && TRANSIENT_CODES.has(code);
+}
+
+/** The server's Retry-After in milliseconds, bounded so a hostile value cannot stall a run. */
+export function retryAfterMs(err: unknown): number | undefined {
+  if (err instanceof ApiError && err.retryAfter !== undefined) return Math.min(err.retryAfter, 30) * 1000;
+  return undefined;
+}
+
+/** Fields of a 409 apply conflict as `field (manager)` strings, parsed from the server's causes. */
+export function conflictFields(err: ApiError): { field: string; manager: string }[] {
+  return err.causes
+    .filter((c) => c.reason === 'FieldManagerConflict')
+    .map((c) => ({
+      field: c.field ?? '?',
+      manager: /conflict with "([^"]+)"/.exec(c.message ?? '')?.[1] ?? 'another manager',
+    }));
+}

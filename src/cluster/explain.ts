@@ -1,0 +1,44 @@
+/**
+ * Turns API and transport failures into NopeaErrors that say what failed and what to do, keeping
+ * the server's own words (they name verb, resource and namespace for RBAC denials).
+ */
+import { NopeaError, errorMessage } from '../errors.js';
+import { ApiError } from './errors.js';
+
+/** A NopeaError for a failed cluster request; `action` says what nopea was doing (e.g. "apply of apps/Deployment/web/api"). */
+export function describeApiError(err: unknown, action: string, object?: string): NopeaError {
+  if (err instanceof NopeaError) return err;
+  const problem = { message: `${action} failed: ${errorMessage(err)}`, object } as {
+    message: string;
+    object?: string;
+    hint?: string;
+  };
+  if (!object) delete problem.object;
+  if (err instanceof ApiError) {
+    switch (err.status) {
+      case 401:
+        problem.message = `${action} failed: the cluster rejected the credentials (401 Unauthorized)`;
+        problem.hint = 'check the user of the current kubeconfig context; tokens and certificates may have expired';
+        break;
+      case 403:
+        problem.message = `${action} failed: forbidden: ${err.message}`;
+        problem.hint = 'the kubeconfig user lacks an RBAC permission: grant it the verb on that resource and namespace';
+        break;
+      case 404:
+        problem.message = `${action} failed: not found: ${err.message}`;
+        break;
+      default:
+        problem.message = `${action} failed: ${err.reason} (${err.status}): ${err.message}`;
+    }
+    return new NopeaError('cluster', problem, { cause: err });
+  }
+  const code = (err as { code?: unknown } | null)?.code;
+  if (typeof code === 'string') {
+    if (['ECONNREFUSED', 'ENOTFOUND', 'EHOSTUNREACH', 'ENETUNREACH', 'EAI_AGAIN', 'ETIMEDOUT'].includes(code)) {
+      problem.hint = 'check the server address of the kubeconfig context and that the cluster is reachable from here';
+    } else if (code.startsWith('ERR_TLS') || code.includes('CERT') || code === 'DEPTH_ZERO_SELF_SIGNED_CERT') {
+      problem.hint = "the server's TLS certificate is not trusted: check certificate-authority in the kubeconfig";
+    }
+  }
+  return new NopeaError('cluster', problem, { cause: err });
+}

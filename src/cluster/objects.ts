@@ -1,0 +1,115 @@
+/**
+ * Reading and writing objects: GET, paged LIST, server-side apply (real or dry-run) and DELETE,
+ * all as raw JSON against URLs built from the resource catalog.
+ */
+import type { ResourceType } from '../resources/catalog.js';
+import type { KubeObject } from '../resources/object.js';
+import type { KubeClient } from './client.js';
+
+/** The field manager nopea applies as. */
+export const FIELD_MANAGER = 'nopea';
+
+/** `/apis/apps/v1/namespaces/web/deployments/api` and friends. */
+export function resourcePath(type: ResourceType, namespace?: string, name?: string): string {
+  let p = type.group ? `/apis/${type.group}/${type.version}` : `/api/${type.version}`;
+  if (type.namespaced && namespace) p += `/namespaces/${encodeURIComponent(namespace)}`;
+  p += `/${type.plural}`;
+  if (name) p += `/${encodeURIComponent(name)}`;
+  return p;
+}
+
+/** GET one object; undefined when it does not exist. */
+export async function getObject(
+  client: KubeClient,
+  type: ResourceType,
+  namespace: string,
+  name: string,
+): Promise<KubeObject | undefined> {
+  const res = await client.request<KubeObject>({
+    method: 'GET',
+    path: resourcePath(type, namespace, name),
+    verb: 'get',
+    allow: [404],
+  });
+  return res.status === 404 ? undefined : res.body;
+}
+
+/** LIST all objects of a type in a namespace (or cluster-wide), following `continue` pages. */
+export async function listObjects(
+  client: KubeClient,
+  type: ResourceType,
+  namespace: string | undefined,
+  opts: { labelSelector?: string; pageSize?: number } = {},
+): Promise<KubeObject[]> {
+  const items: KubeObject[] = [];
+  let token: string | undefined;
+  // Bounded: a page loop that never ends would mean a broken server.
+  for (let page = 0; page < 10_000; page++) {
+    const res = await client.request<{ items?: KubeObject[]; metadata?: { continue?: string } }>({
+      method: 'GET',
+      path: resourcePath(type, namespace),
+      query: { limit: opts.pageSize ?? 500, continue: token, labelSelector: opts.labelSelector },
+      verb: 'list',
+    });
+    const apiVersion = type.group ? `${type.group}/${type.version}` : type.version;
+    // List items carry no apiVersion/kind; restore them so items look like GET results.
+    for (const item of res.body.items ?? []) items.push({ ...item, apiVersion, kind: type.kind });
+    token = res.body.metadata?.continue || undefined;
+    if (!token) return items;
+  }
+  throw new Error(`LIST ${resourcePath(type, namespace)} did not finish after 10000 pages`);
+}
+
+export interface ApplyOptions {
+  dryRun?: boolean;
+  /** Take over fields other managers own (SSA `force=true`). */
+  force?: boolean;
+  signal?: AbortSignal;
+}
+
+/** Server-side apply of the full intent; returns the object as the server stored (or would store) it. */
+export async function applyObject(
+  client: KubeClient,
+  type: ResourceType,
+  object: KubeObject,
+  opts: ApplyOptions = {},
+): Promise<KubeObject> {
+  const res = await client.request<KubeObject>({
+    method: 'PATCH',
+    path: resourcePath(type, object.metadata.namespace, object.metadata.name),
+    query: {
+      fieldManager: FIELD_MANAGER,
+      // Strict: an unknown or duplicated field is an error, as with kubectl, not a silent drop.
+      fieldValidation: 'Strict',
+      force: opts.force ? true : undefined,
+      dryRun: opts.dryRun ? 'All' : undefined,
+    },
+    body: object,
+    contentType: 'application/apply-patch+yaml',
+    verb: opts.dryRun ? 'dry-run' : 'apply',
+    signal: opts.signal,
+  });
+  return res.body;
+}
+
+export type PropagationPolicy = 'Foreground' | 'Background' | 'Orphan';
+
+/** DELETE; resolves false when the object was already gone. */
+export async function deleteObject(
+  client: KubeClient,
+  type: ResourceType,
+  namespace: string,
+  name: string,
+  opts: { propagationPolicy?: PropagationPolicy; dryRun?: boolean; signal?: AbortSignal } = {},
+): Promise<boolean> {
+  const res = await client.request({
+    method: 'DELETE',
+    path: resourcePath(type, namespace, name),
+    query: { dryRun: opts.dryRun ? 'All' : undefined },
+    body: { kind: 'DeleteOptions', apiVersion: 'v1', propagationPolicy: opts.propagationPolicy ?? 'Background' },
+    verb: 'delete',
+    allow: [404],
+    signal: opts.signal,
+  });
+  return res.status !== 404;
+}

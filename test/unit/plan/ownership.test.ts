@@ -1,0 +1,51 @@
+import { describe, expect, it } from 'vitest';
+import { ownersOf, unownedPaths } from '../../../src/plan/ownership.js';
+import type { KubeObject } from '../../../src/resources/object.js';
+
+function withFields(obj: Omit<KubeObject, 'metadata'> & { metadata?: KubeObject['metadata'] }, managed: [string, unknown, string?][]): KubeObject {
+  return {
+    ...obj,
+    metadata: {
+      ...(obj.metadata ?? { name: 'x' }),
+      managedFields: managed.map(([manager, fieldsV1, subresource]) => ({ manager, operation: 'Apply', fieldsV1, ...(subresource ? { subresource } : {}) })),
+    },
+  } as KubeObject;
+}
+
+describe('ownership', () => {
+  const intent: KubeObject = {
+    apiVersion: 'v1',
+    kind: 'Pod',
+    metadata: { name: 'p', namespace: 'n', finalizers: ['a/b'] },
+    spec: { containers: [{ name: 'c', args: ['--x'] }], tolerations: [{ key: 'k' }] },
+  };
+
+  it('finds nothing unowned when nopea owns every field (keys, sets, indexes, atomic lists)', () => {
+    const live = withFields(intent, [
+      [
+        'nopea',
+        {
+          'f:metadata': { 'f:finalizers': { '.': {}, 'v:"a/b"': {} } },
+          'f:spec': { 'f:containers': { 'k:{"name":"c"}': { '.': {}, 'f:name': {}, 'f:args': {} } }, 'f:tolerations': {} },
+        },
+      ],
+    ]);
+    expect(unownedPaths(intent, live, 'nopea')).toEqual([]);
+  });
+
+  it('reports the top-most unowned path and ignores status subresource entries', () => {
+    const live = withFields(intent, [
+      ['nopea', { 'f:metadata': { 'f:finalizers': { 'v:"a/b"': {} } } }],
+      ['nopea', { 'f:spec': { 'f:containers': {} } }, 'status'],
+      ['kubelet', { 'f:spec': { 'f:containers': { 'k:{"name":"c"}': { 'f:args': {} } } } }],
+    ]);
+    expect(unownedPaths(intent, live, 'nopea')).toEqual([['spec']]);
+    expect(ownersOf(live, intent, ['spec', 'containers', 0, 'args'], 'nopea')).toEqual(['kubelet']);
+    expect(ownersOf(live, intent, ['spec', 'tolerations'], 'nopea')).toEqual([]);
+  });
+
+  it('never requires ownership of apiVersion, kind, name, namespace or empty values', () => {
+    const bare: KubeObject = { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'a', namespace: 'b', labels: {} }, data: {} };
+    expect(unownedPaths(bare, withFields(bare, []), 'nopea')).toEqual([]);
+  });
+});
