@@ -16,6 +16,15 @@ complete() { for b in "${bins[@]}"; do [ -x "$out/$b" ] || return 1; done; }
 if complete; then echo "$out"; exit 0; fi
 
 command -v go >/dev/null || { echo "build.sh: Go is not installed; install Go 1.26 to build the test control plane" >&2; exit 1; }
+mkdir -p "$cache"
+# Two runs sharing the cache (vitest and cluster:up, or two checkouts) must not build into the same
+# .partial directory at once: the second one waits here, then finds the finished build.
+if command -v flock >/dev/null; then
+  exec 9>"$cache/build.lock"
+  flock 9
+  if complete; then echo "$out"; exit 0; fi
+fi
+rm -rf "$out.partial"
 mkdir -p "$out.partial"
 log() { printf '[cluster build %s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
 start=$(date +%s)
