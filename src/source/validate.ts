@@ -1,0 +1,277 @@
+/**
+ * Shape checks on one desired object, done before any cluster is involved: what every Kubernetes object
+ * needs (apiVersion, kind, metadata.name) and the metadata rules every API server enforces. Kind-specific
+ * schema checks are left to the server-side dry run.
+ */
+import type { Origin, Problem } from '../errors.js';
+import { groupOf, isPlainObject, type KubeObject } from '../resources/object.js';
+import {
+  invalidLabelValue,
+  invalidName,
+  invalidNamespace,
+  invalidQualifiedKey,
+  MAX_ANNOTATIONS_BYTES,
+} from './names.js';
+
+/** A path into a document: mapping keys and sequence indexes. */
+export type FieldPath = readonly (string | number)[];
+
+/** Maps a field of the document being checked back to the repository, so problems point at their line. */
+export interface Locator {
+  /** Origin of the node at `path`, or of its closest ancestor that exists. */
+  origin(path: FieldPath): Origin;
+  /** Source text of the scalar at `path`, when known, to quote it back in hints. */
+  text(path: FieldPath): string | undefined;
+}
+
+/** The checked object, or every problem found in it. */
+export type Checked = { ok: true; object: KubeObject } | { ok: false; problems: Problem[] };
+
+/** Describes a value's type the way a YAML author thinks of it. */
+export function typeName(value: unknown): string {
+  if (value === null || value === undefined) return 'nothing (null)';
+  if (Array.isArray(value)) return 'a list';
+  if (isPlainObject(value)) return 'a mapping';
+  if (typeof value === 'string') return `the string ${JSON.stringify(value)}`;
+  if (typeof value === 'number' || typeof value === 'boolean') return `the ${typeof value} ${String(value)}`;
+  return `a ${typeof value}`;
+}
+
+/** `Deployment web` when kind and name are readable, for messages about a whole object. */
+export function describeObject(value: unknown): string | undefined {
+  if (!isPlainObject(value)) return undefined;
+  const kind = typeof value.kind === 'string' && value.kind ? value.kind : 'object';
+  const meta = isPlainObject(value.metadata) ? value.metadata : {};
+  const name = typeof meta.name === 'string' && meta.name ? meta.name : undefined;
+  if (!name) return undefined;
+  const ns = typeof meta.namespace === 'string' && meta.namespace ? `${meta.namespace}/` : '';
+  return `${kind} ${ns}${name}`;
+}
+
+/**
+ * Checks one document against what every Kubernetes object needs. On success the object is returned
+ * with null `namespace`, `labels` and `annotations` removed: kubectl treats them as absent, and the
+ * rest of nopea relies on `KubeObject`'s types.
+ */
+export function checkObject(value: unknown, at: Locator): Checked {
+  const problems: Problem[] = [];
+  const report = (path: FieldPath, message: string, hint?: string): void => {
+    problems.push(hint ? { message, origin: at.origin(path), hint } : { message, origin: at.origin(path) });
+  };
+  // A bare scalar usually means broken indentation or a missing `key:`; the hint is about syntax.
+  if (!isPlainObject(value)) {
+    const hint = Array.isArray(value)
+      ? 'separate objects with "---", or wrap them in a list object: apiVersion: v1, kind: List, items: [...]'
+      : 'every document must be a mapping with apiVersion, kind and metadata; check the indentation and the "key: value" syntax';
+    report([], `expected a Kubernetes object (a mapping), found ${typeName(value)}`, hint);
+    return { ok: false, problems };
+  }
+
+  const apiVersion = checkApiVersion(value.apiVersion, (m, h) => report(['apiVersion'], m, h));
+  const kind = requireString(value.kind, 'kind', 'add the kind, e.g. "kind: Deployment"', at, (m, h) =>
+    report(['kind'], m, h),
+  );
+  const meta = value.metadata;
+  if (meta === undefined || meta === null) {
+    report(['metadata'], 'metadata is missing', 'add "metadata:" with at least "name:"');
+  } else if (!isPlainObject(meta)) {
+    report(
+      ['metadata'],
+      `metadata must be a mapping, found ${typeName(meta)}`,
+      'write "metadata:" followed by indented fields such as "name: web"',
+    );
+  } else {
+    checkName(meta, apiVersion, kind, at, report);
+    checkNamespace(meta, at, report);
+    checkStringMap(meta, 'labels', at, report);
+    checkStringMap(meta, 'annotations', at, report);
+  }
+  checkJsonValues(value, [], report);
+
+  if (problems.length > 0) return { ok: false, problems };
+  if (isPlainObject(meta)) {
+    for (const field of ['namespace', 'labels', 'annotations']) if (meta[field] === null) delete meta[field];
+  }
+  return { ok: true, object: value as KubeObject };
+}
+
+type Report = (path: FieldPath, message: string, hint?: string) => void;
+
+function requireString(
+  value: unknown,
+  field: string,
+  hint: string,
+  at: Locator,
+  report: (message: string, hint?: string) => void,
+): string | undefined {
+  if (value === undefined || value === null) {
+    report(`${field} is missing`, hint);
+    return undefined;
+  }
+  if (typeof value !== 'string') {
+    report(`${field} must be a string, found ${typeName(value)}`, quoteHint(field, value, at, [field]));
+    return undefined;
+  }
+  if (value.trim() === '') {
+    report(`${field} is empty`, hint);
+    return undefined;
+  }
+  return value;
+}
+
+function checkApiVersion(
+  value: unknown,
+  report: (message: string, hint?: string) => void,
+): string | undefined {
+  const hint = 'add the API version, e.g. "apiVersion: v1" or "apiVersion: apps/v1"';
+  if (value === undefined || value === null) {
+    report('apiVersion is missing', hint);
+    return undefined;
+  }
+  if (typeof value !== 'string' || value.trim() === '') {
+    report(`apiVersion must be a non-empty string such as "v1" or "apps/v1", found ${typeName(value)}`, hint);
+    return undefined;
+  }
+  const parts = value.split('/');
+  if (parts.length > 2 || parts.some((p) => p === '' || /\s/.test(p))) {
+    report(`apiVersion ${JSON.stringify(value)} is not of the form "version" or "group/version"`, hint);
+    return undefined;
+  }
+  return value;
+}
+
+function checkName(
+  meta: Record<string, unknown>,
+  apiVersion: string | undefined,
+  kind: string | undefined,
+  at: Locator,
+  report: Report,
+): void {
+  const name = meta.name;
+  if (name === undefined || name === null || name === '') {
+    if (typeof meta.generateName === 'string' && meta.generateName) {
+      report(
+        ['metadata', 'generateName'],
+        'metadata.generateName without metadata.name is not supported: server-side apply needs a fixed name',
+        'set metadata.name; generateName would create a new object on every sync',
+      );
+    } else {
+      const missing = name === '' ? 'metadata.name is empty' : 'metadata.name is missing';
+      report(name === undefined ? ['metadata'] : ['metadata', 'name'], missing, 'add "name:" under metadata');
+    }
+    return;
+  }
+  if (typeof name !== 'string') {
+    report(
+      ['metadata', 'name'],
+      `metadata.name must be a string, found ${typeName(name)}`,
+      quoteHint('name', name, at, ['metadata', 'name']),
+    );
+    return;
+  }
+  const why = invalidName(apiVersion === undefined ? '' : groupOf(apiVersion), kind ?? '', name);
+  if (why) report(['metadata', 'name'], `metadata.name ${JSON.stringify(name)} ${why}`);
+}
+
+function checkNamespace(meta: Record<string, unknown>, at: Locator, report: Report): void {
+  const ns = meta.namespace;
+  if (ns === undefined || ns === null) return;
+  if (typeof ns !== 'string') {
+    report(
+      ['metadata', 'namespace'],
+      `metadata.namespace must be a string, found ${typeName(ns)}`,
+      quoteHint('namespace', ns, at, ['metadata', 'namespace']),
+    );
+    return;
+  }
+  // An empty namespace means "the default namespace" to kubectl; the identify stage applies it.
+  if (ns === '') return;
+  const why = invalidNamespace(ns);
+  if (why) report(['metadata', 'namespace'], `metadata.namespace ${JSON.stringify(ns)} ${why}`);
+}
+
+function checkStringMap(
+  meta: Record<string, unknown>,
+  field: 'labels' | 'annotations',
+  at: Locator,
+  report: Report,
+): void {
+  const map = meta[field];
+  if (map === undefined || map === null) return;
+  const what = field === 'labels' ? 'label' : 'annotation';
+  if (!isPlainObject(map)) {
+    report(
+      ['metadata', field],
+      `metadata.${field} must be a mapping of strings, found ${typeName(map)}`,
+      `write each ${what} as an indented "key: value" line`,
+    );
+    return;
+  }
+  let bytes = 0;
+  for (const [key, value] of Object.entries(map)) {
+    const path = ['metadata', field, key];
+    const badKey = invalidQualifiedKey(field === 'annotations' ? key.toLowerCase() : key);
+    if (badKey) report(path, `${what} key ${JSON.stringify(key)} ${badKey}`);
+    if (value === null || value === undefined) {
+      report(path, `${what} ${JSON.stringify(key)} has no value`, `write ${key}: "" for an empty value`);
+      continue;
+    }
+    if (typeof value !== 'string') {
+      // The classic: `version: 1.0` is the number 1 and `enabled: on` the boolean true in YAML 1.1.
+      report(
+        path,
+        `${what} ${JSON.stringify(key)} must be a string, found ${typeName(value)}`,
+        quoteHint(key, value, at, path),
+      );
+      continue;
+    }
+    bytes += Buffer.byteLength(key) + Buffer.byteLength(value);
+    if (field === 'labels') {
+      const badValue = invalidLabelValue(value);
+      if (badValue) report(path, `label ${JSON.stringify(key)} value ${JSON.stringify(value)} ${badValue}`);
+    }
+  }
+  if (bytes > MAX_ANNOTATIONS_BYTES) {
+    report(
+      ['metadata', field],
+      `metadata.annotations total ${bytes} bytes; the API server allows at most ${MAX_ANNOTATIONS_BYTES}`,
+      'move large values into a ConfigMap',
+    );
+  }
+}
+
+function quoteHint(key: string, value: unknown, at: Locator, path: FieldPath): string {
+  if (isPlainObject(value) || Array.isArray(value)) return `"${key}" takes a single string value`;
+  const source = at.text(path) ?? String(value);
+  const quoted = /^["']/.test(source) ? source : JSON.stringify(source);
+  return `quote it: ${key}: ${quoted}`;
+}
+
+/** Flags values JSON cannot carry (YAML's `.inf`/`.nan`, or anything that is not plain data). */
+function checkJsonValues(value: unknown, path: (string | number)[], report: Report): void {
+  if (value === null || typeof value === 'string' || typeof value === 'boolean') return;
+  if (typeof value === 'number') {
+    if (!Number.isFinite(value)) {
+      const where = path.length ? path.join('.') : 'the document';
+      report(
+        path,
+        `${where} is ${String(value)}, which JSON (and so the API server) cannot represent`,
+        'quote it if it is meant as a string',
+      );
+    }
+    return;
+  }
+  if (Array.isArray(value)) {
+    value.forEach((item, i) => checkJsonValues(item, [...path, i], report));
+    return;
+  }
+  if (isPlainObject(value) && Object.getPrototypeOf(value) === Object.prototype) {
+    for (const key of Object.keys(value)) checkJsonValues(value[key], [...path, key], report);
+    return;
+  }
+  report(
+    path,
+    `${path.join('.')} is not plain data (${Object.prototype.toString.call(value)})`,
+    'remove the YAML tag on this value',
+  );
+}

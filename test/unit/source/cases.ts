@@ -1,0 +1,87 @@
+/**
+ * Reads `fixtures/invalid/cases.json` and runs one case through the source stage, so the case table and
+ * its tests share one definition of what "running a case" means.
+ */
+import { execFile } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { expect } from 'vitest';
+import { NopeaError } from '../../../src/errors.js';
+import { loadConfig } from '../../../src/source/config.js';
+import { loadManifests } from '../../../src/source/load.js';
+import type { Manifest } from '../../../src/source/types.js';
+
+/** The nopea repository root. */
+export const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
+
+/** The shared corpus of real-world manifests, next to the repository. */
+export const CORPUS = path.resolve(REPO, '../shared/corpus');
+
+/** One row of `fixtures/invalid/cases.json`. */
+export interface InvalidCase {
+  name: string;
+  path: string;
+  root?: string;
+  paths?: string[];
+  generate?: string;
+  needs?: 'kubectl';
+  expect: string;
+  file: string | null;
+  line: number | null;
+  stage: 'source' | 'identify' | 'config';
+}
+
+/** Every case of the table. */
+export const CASES: InvalidCase[] = JSON.parse(
+  readFileSync(path.join(REPO, 'fixtures/invalid/cases.json'), 'utf8'),
+) as InvalidCase[];
+
+const run = promisify(execFile);
+
+/** Runs a case through `loadManifests` (or `loadConfig`), returning what it threw or loaded. */
+export async function runCase(c: InvalidCase, kubectl?: string): Promise<unknown> {
+  let temp: string | undefined;
+  try {
+    let root = path.resolve(REPO, c.root ?? '.');
+    let paths = c.paths ?? [path.relative(root, path.resolve(REPO, c.path)) || '.'];
+    if (c.generate) {
+      temp = await mkdtemp(path.join(tmpdir(), 'nopea-case-'));
+      await run(process.execPath, [path.join(REPO, c.generate), temp]);
+      root = temp;
+      paths = ['.'];
+    }
+    if (c.stage === 'config') return await loadConfig(root);
+    const opts = kubectl ? { repoRoot: root, paths, kubectl } : { repoRoot: root, paths };
+    return await loadManifests(opts);
+  } catch (err) {
+    return err;
+  } finally {
+    if (temp) await rm(temp, { recursive: true, force: true });
+  }
+}
+
+/** Asserts a case failed with an input error whose problems include the expected file, line and message. */
+export function expectCaseProblem(c: InvalidCase, outcome: unknown): void {
+  expect(outcome, `${c.name} should fail`).toBeInstanceOf(NopeaError);
+  const err = outcome as NopeaError;
+  expect(err.kind).toBe('input');
+  const match = err.problems.find(
+    (p) =>
+      p.message.includes(c.expect) &&
+      (c.file === null ? p.origin === undefined : p.origin?.file === c.file && p.origin.line === c.line),
+  );
+  expect(
+    match,
+    `${c.name}: no problem at ${c.file}:${c.line} containing "${c.expect}" in:\n${err.message}`,
+  ).toBeDefined();
+}
+
+/** Whether a case loaded (the identify stage must reject it later). */
+export function loadedManifests(outcome: unknown): Manifest[] {
+  if (outcome instanceof Error) throw outcome;
+  return outcome as Manifest[];
+}

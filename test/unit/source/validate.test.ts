@@ -1,0 +1,92 @@
+import { describe, expect, it } from 'vitest';
+import {
+  invalidLabelValue,
+  invalidName,
+  invalidNamespace,
+  invalidQualifiedKey,
+} from '../../../src/source/names.js';
+import { checkObject, type Locator } from '../../../src/source/validate.js';
+
+const at: Locator = { origin: () => ({ file: 'f.yaml', line: 1 }), text: () => undefined };
+
+function problems(value: unknown): string[] {
+  const checked = checkObject(value, at);
+  return checked.ok ? [] : checked.problems.map((p) => p.message);
+}
+
+const object = (metadata: unknown, kind = 'ConfigMap', apiVersion = 'v1') => ({ apiVersion, kind, metadata });
+
+describe('object names', () => {
+  it('applies DNS rules to well-known kinds', () => {
+    expect(invalidName('apps', 'Deployment', 'web-1.example')).toBeUndefined();
+    expect(invalidName('apps', 'Deployment', 'My_App')).toMatch(/not a valid Deployment name/);
+    expect(invalidName('', 'Namespace', 'a.b')).toMatch(/DNS label/);
+    expect(invalidName('', 'Service', '1web')).toMatch(/starting with a letter/);
+    expect(invalidName('batch', 'CronJob', 'x'.repeat(53))).toMatch(/at most 52/);
+  });
+
+  it('only rejects impossible names for other kinds: RBAC and custom kinds accept more', () => {
+    expect(invalidName('rbac.authorization.k8s.io', 'ClusterRole', 'system:controller:web')).toBeUndefined();
+    expect(invalidName('example.com', 'Widget', 'Mixed_Case')).toBeUndefined();
+    for (const bad of ['a/b', '50%', 'a b', 'tab\there', '.', '..', 'x'.repeat(254)]) {
+      expect(invalidName('example.com', 'Widget', bad), bad).toBeDefined();
+    }
+  });
+
+  it('checks namespaces, label keys and label values with the API server rules', () => {
+    expect(invalidNamespace('team-a')).toBeUndefined();
+    expect(invalidNamespace('Team_A')).toBeDefined();
+    expect(invalidQualifiedKey('app.kubernetes.io/name')).toBeUndefined();
+    expect(invalidQualifiedKey('Version_2')).toBeUndefined();
+    expect(invalidQualifiedKey('/name')).toMatch(/empty prefix/);
+    expect(invalidQualifiedKey('Example.com/x')).toMatch(/prefix/);
+    expect(invalidQualifiedKey('-x')).toBeDefined();
+    expect(invalidLabelValue('')).toBeUndefined();
+    expect(invalidLabelValue('v1.2_3-rc')).toBeUndefined();
+    expect(invalidLabelValue('a'.repeat(64))).toMatch(/at most 63/);
+    expect(invalidLabelValue('1.0+build')).toBeDefined();
+  });
+});
+
+describe('checkObject', () => {
+  it('accepts a minimal object, an empty namespace and string maps', () => {
+    expect(
+      problems(
+        object({ name: 'a', namespace: '', labels: { app: 'a' }, annotations: { note: 'any text: ok' } }),
+      ),
+    ).toEqual([]);
+  });
+
+  it('collects every problem of one object at once', () => {
+    expect(
+      problems({ apiVersion: 'v1', metadata: { name: 5, labels: { a: 1, b: true }, namespace: 7 } }),
+    ).toEqual([
+      'kind is missing',
+      'metadata.name must be a string, found the number 5',
+      'metadata.namespace must be a string, found the number 7',
+      'label "a" must be a string, found the number 1',
+      'label "b" must be a string, found the boolean true',
+    ]);
+  });
+
+  it('says why generateName alone cannot work', () => {
+    const checked = checkObject(object({ generateName: 'job-' }, 'Job', 'batch/v1'), at);
+    expect(checked.ok).toBe(false);
+    if (!checked.ok) expect(checked.problems[0]!.hint).toMatch(/new object on every sync/);
+  });
+
+  it('rejects empty strings, non-mapping metadata and label maps, and oversized annotations', () => {
+    expect(problems({ apiVersion: '', kind: '', metadata: [] })).toEqual([
+      'apiVersion must be a non-empty string such as "v1" or "apps/v1", found the string ""',
+      'kind is empty',
+      'metadata must be a mapping, found a list',
+    ]);
+    expect(problems(object({ name: 'a', labels: ['x'] }))).toEqual([
+      'metadata.labels must be a mapping of strings, found a list',
+    ]);
+    expect(problems(object({ name: 'a', labels: { app: null } }))).toEqual(['label "app" has no value']);
+    expect(problems(object({ name: 'a', annotations: { big: 'x'.repeat(256 * 1024) } }))).toEqual([
+      expect.stringMatching(/^metadata.annotations total \d+ bytes/),
+    ]);
+  });
+});
