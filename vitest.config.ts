@@ -2,7 +2,6 @@ import { defineConfig } from 'vitest/config';
 
 export default defineConfig({
   test: {
-    reporters: ['default', ['json', { outputFile: 'coverage/vitest-results.json' }]],
     projects: [
       {
         test: {

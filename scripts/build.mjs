@@ -30,7 +30,8 @@ if (check) {
   const stale = [];
   for (const name of readdirSync(outdir)) {
     const committed = join('dist', name);
-    if (!existsSync(committed) || !readFileSync(committed).equals(readFileSync(join(outdir, name)))) stale.push(committed);
+    if (!existsSync(committed) || !readFileSync(committed).equals(readFileSync(join(outdir, name))))
+      stale.push(committed);
   }
   rmSync(outdir, { recursive: true, force: true });
   if (stale.length) {

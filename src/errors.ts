@@ -34,7 +34,12 @@ export class NopeaError extends Error {
   readonly problems: Problem[];
 
   constructor(kind: ErrorKind, problems: Problem[] | Problem | string, options?: { cause?: unknown }) {
-    const list = typeof problems === 'string' ? [{ message: problems }] : Array.isArray(problems) ? problems : [problems];
+    const list =
+      typeof problems === 'string'
+        ? [{ message: problems }]
+        : Array.isArray(problems)
+          ? problems
+          : [problems];
     super(list.map(formatProblem).join('\n'), options);
     this.name = 'NopeaError';
     this.kind = kind;

@@ -7,7 +7,9 @@ main(hideBin(process.argv)).then(
     process.exitCode = code;
   },
   (err: unknown) => {
-    process.stderr.write(`nopea: internal error: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+    process.stderr.write(
+      `nopea: internal error: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`,
+    );
     process.exitCode = 1;
   },
 );

@@ -178,7 +178,11 @@ export class KubeClient {
         },
       );
       req.setTimeout(opts.timeoutMs ?? this.timeoutMs, () => {
-        req.destroy(Object.assign(new Error(`request timed out: ${opts.method} ${url.pathname}`), { code: 'ETIMEDOUT' }));
+        req.destroy(
+          Object.assign(new Error(`request timed out: ${opts.method} ${url.pathname}`), {
+            code: 'ETIMEDOUT',
+          }),
+        );
       });
       req.on('error', reject);
       if (payload) req.write(payload);

@@ -119,13 +119,20 @@ export async function connect(opts: ConnectOptions = {}): Promise<KubeClient> {
 }
 
 /** Auth headers and TLS material as client-node resolves them (exec and OIDC plugins included). */
-async function resolveAuth(kc: KubeConfig): Promise<{ tls: https.AgentOptions; headers: Record<string, string> }> {
+async function resolveAuth(
+  kc: KubeConfig,
+): Promise<{ tls: https.AgentOptions; headers: Record<string, string> }> {
   const opts: https.RequestOptions = { headers: {} };
   await kc.applyToHTTPSOptions(opts);
   const headers: Record<string, string> = {};
   for (const [k, v] of Object.entries(opts.headers ?? {})) if (v !== undefined) headers[k] = String(v);
   if (opts.auth) headers.Authorization = `Basic ${Buffer.from(opts.auth).toString('base64')}`;
-  const tls: https.AgentOptions = { ca: opts.ca, cert: opts.cert, key: opts.key, servername: opts.servername };
+  const tls: https.AgentOptions = {
+    ca: opts.ca,
+    cert: opts.cert,
+    key: opts.key,
+    servername: opts.servername,
+  };
   if (opts.rejectUnauthorized !== undefined) tls.rejectUnauthorized = opts.rejectUnauthorized;
   return { tls, headers };
 }
@@ -148,7 +155,10 @@ async function transportFor(kc: KubeConfig, server: string, source: string): Pro
   const agentOptions = { keepAlive: true, maxSockets: 32, ...first.tls };
   return {
     server: url,
-    agent: url.protocol === 'http:' ? new http.Agent({ keepAlive: true, maxSockets: 32 }) : new https.Agent(agentOptions),
+    agent:
+      url.protocol === 'http:'
+        ? new http.Agent({ keepAlive: true, maxSockets: 32 })
+        : new https.Agent(agentOptions),
     async headers() {
       return dynamic ? (await resolveAuth(kc)).headers : first.headers;
     },

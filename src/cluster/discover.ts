@@ -75,7 +75,12 @@ async function legacyDiscover(client: KubeClient, apis: unknown): Promise<Resour
     groupVersions.map(async (gv) => {
       const path = gv === 'v1' ? '/api/v1' : `/apis/${gv}`;
       // A broken aggregated API (e.g. metrics-server down) answers 503; skip it like kubectl does.
-      const res = await client.request<LegacyResourceList>({ method: 'GET', path, verb: 'discovery', allow: [503, 404] });
+      const res = await client.request<LegacyResourceList>({
+        method: 'GET',
+        path,
+        verb: 'discovery',
+        allow: [503, 404],
+      });
       return { gv, list: res.status === 200 ? res.body : {} };
     }),
   );
@@ -86,7 +91,14 @@ async function legacyDiscover(client: KubeClient, apis: unknown): Promise<Resour
     const version = slash < 0 ? gv : gv.slice(slash + 1);
     for (const r of list.resources ?? []) {
       if (r.name.includes('/')) continue;
-      types.push({ group, version, kind: r.kind, plural: r.name, namespaced: r.namespaced, verbs: r.verbs ?? [] });
+      types.push({
+        group,
+        version,
+        kind: r.kind,
+        plural: r.name,
+        namespaced: r.namespaced,
+        verbs: r.verbs ?? [],
+      });
     }
   }
   return new ResourceCatalog(types, true);

@@ -18,11 +18,13 @@ export function describeApiError(err: unknown, action: string, object?: string):
     switch (err.status) {
       case 401:
         problem.message = `${action} failed: the cluster rejected the credentials (401 Unauthorized)`;
-        problem.hint = 'check the user of the current kubeconfig context; tokens and certificates may have expired';
+        problem.hint =
+          'check the user of the current kubeconfig context; tokens and certificates may have expired';
         break;
       case 403:
         problem.message = `${action} failed: forbidden: ${err.message}`;
-        problem.hint = 'the kubeconfig user lacks an RBAC permission: grant it the verb on that resource and namespace';
+        problem.hint =
+          'the kubeconfig user lacks an RBAC permission: grant it the verb on that resource and namespace';
         break;
       case 404:
         problem.message = `${action} failed: not found: ${err.message}`;
@@ -34,10 +36,18 @@ export function describeApiError(err: unknown, action: string, object?: string):
   }
   const code = (err as { code?: unknown } | null)?.code;
   if (typeof code === 'string') {
-    if (['ECONNREFUSED', 'ENOTFOUND', 'EHOSTUNREACH', 'ENETUNREACH', 'EAI_AGAIN', 'ETIMEDOUT'].includes(code)) {
-      problem.hint = 'check the server address of the kubeconfig context and that the cluster is reachable from here';
-    } else if (code.startsWith('ERR_TLS') || code.includes('CERT') || code === 'DEPTH_ZERO_SELF_SIGNED_CERT') {
-      problem.hint = "the server's TLS certificate is not trusted: check certificate-authority in the kubeconfig";
+    if (
+      ['ECONNREFUSED', 'ENOTFOUND', 'EHOSTUNREACH', 'ENETUNREACH', 'EAI_AGAIN', 'ETIMEDOUT'].includes(code)
+    ) {
+      problem.hint =
+        'check the server address of the kubeconfig context and that the cluster is reachable from here';
+    } else if (
+      code.startsWith('ERR_TLS') ||
+      code.includes('CERT') ||
+      code === 'DEPTH_ZERO_SELF_SIGNED_CERT'
+    ) {
+      problem.hint =
+        "the server's TLS certificate is not trusted: check certificate-authority in the kubeconfig";
     }
   }
   return new NopeaError('cluster', problem, { cause: err });

@@ -106,7 +106,11 @@ export async function deleteObject(
     method: 'DELETE',
     path: resourcePath(type, namespace, name),
     query: { dryRun: opts.dryRun ? 'All' : undefined },
-    body: { kind: 'DeleteOptions', apiVersion: 'v1', propagationPolicy: opts.propagationPolicy ?? 'Background' },
+    body: {
+      kind: 'DeleteOptions',
+      apiVersion: 'v1',
+      propagationPolicy: opts.propagationPolicy ?? 'Background',
+    },
     verb: 'delete',
     allow: [404],
     signal: opts.signal,

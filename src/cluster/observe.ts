@@ -22,7 +22,10 @@ export interface LiveTarget {
 }
 
 /** Reads live objects by id, choosing LIST or GET per kind and namespace. Missing objects map to undefined. */
-export async function readLive(client: KubeClient, targets: LiveTarget[]): Promise<Map<ResourceId, KubeObject | undefined>> {
+export async function readLive(
+  client: KubeClient,
+  targets: LiveTarget[],
+): Promise<Map<ResourceId, KubeObject | undefined>> {
   const groups = new Map<string, LiveTarget[]>();
   for (const t of targets) {
     const ref = parseId(t.id);
@@ -85,7 +88,10 @@ export async function dryRunAll(client: KubeClient, desired: DesiredObject[]): P
         return;
       }
       try {
-        results.set(d.id, await applyObject(client, d.type, intentOf(d.object), { dryRun: true, force: true }));
+        results.set(
+          d.id,
+          await applyObject(client, d.type, intentOf(d.object), { dryRun: true, force: true }),
+        );
       } catch (err) {
         if (
           err instanceof ApiError &&
@@ -94,7 +100,10 @@ export async function dryRunAll(client: KubeClient, desired: DesiredObject[]): P
           newNamespaces.has(d.ref.namespace) &&
           /namespaces? .*not found/i.test(err.message)
         ) {
-          deferred.set(d.id, `namespace ${d.ref.namespace} is created by this sync first; the server validates it then`);
+          deferred.set(
+            d.id,
+            `namespace ${d.ref.namespace} is created by this sync first; the server validates it then`,
+          );
           return;
         }
         if (err instanceof ApiError && (err.status === 400 || err.status === 422)) {

@@ -71,7 +71,11 @@ function baseEntry(id: ResourceId, apiVersion: string, action: Action, origin?: 
   return entry;
 }
 
-function withDocs(entry: PlanEntry, before: KubeObject | undefined, after: KubeObject | undefined): PlanEntry {
+function withDocs(
+  entry: PlanEntry,
+  before: KubeObject | undefined,
+  after: KubeObject | undefined,
+): PlanEntry {
   const masked = maskSecretPair(before, after);
   if (masked.before) entry.before = masked.before;
   if (masked.after) entry.after = masked.after;
@@ -82,13 +86,22 @@ function withDocs(entry: PlanEntry, before: KubeObject | undefined, after: KubeO
 function classifyOffline(o: Observation): PlanEntry {
   const { desired } = o;
   if (!o.lastApplied) {
-    return withDocs(baseEntry(desired.id, desired.object.apiVersion, 'create', desired.origin), undefined, o.intent);
+    return withDocs(
+      baseEntry(desired.id, desired.object.apiVersion, 'create', desired.origin),
+      undefined,
+      o.intent,
+    );
   }
   const now = comparableIntent(o.intent, o.lastApplied);
-  if (jsonEqual(now, o.lastApplied)) return baseEntry(desired.id, desired.object.apiVersion, 'unchanged', desired.origin);
+  if (jsonEqual(now, o.lastApplied))
+    return baseEntry(desired.id, desired.object.apiVersion, 'unchanged', desired.origin);
   // Secrets compare hashed on both sides so equal values mask as equal.
   const after = isSecret(o.intent) ? now : o.intent;
-  return withDocs(baseEntry(desired.id, desired.object.apiVersion, 'update', desired.origin), o.lastApplied, after);
+  return withDocs(
+    baseEntry(desired.id, desired.object.apiVersion, 'update', desired.origin),
+    o.lastApplied,
+    after,
+  );
 }
 
 /** Changed fields owned by another manager that nopea never applied (server-side apply would refuse them). */
@@ -127,7 +140,10 @@ function classifyCluster(o: Observation): PlanEntry {
   if (!gitChanged && drift.length === 0 && conflicts.length === 0) {
     // Nothing in git moved, yet applying changes the object: it drifted in a way ownership does not
     // show (e.g. a mutating webhook). Name whoever owns the differing fields now.
-    drift = changedPaths.map((p) => ({ path: formatPath(p), managers: ownersOf(o.live!, o.live, p, FIELD_MANAGER) }));
+    drift = changedPaths.map((p) => ({
+      path: formatPath(p),
+      managers: ownersOf(o.live!, o.live, p, FIELD_MANAGER),
+    }));
   }
   if (!gitChanged) entry.action = conflicts.length > 0 ? 'conflict' : 'drift';
   else entry.action = drift.length > 0 || conflicts.length > 0 ? 'conflict' : 'update';
@@ -157,10 +173,12 @@ function pruneEntry(p: PruneCandidate, mode: PlanInput['mode']): PlanEntry | und
 
 /** Classifies every desired object and prune candidate; entries come in apply order, prunes last. */
 export function planService(input: PlanInput): Plan {
-  const entries = input.objects.map((o) => (input.mode === 'offline' ? classifyOffline(o) : classifyCluster(o)));
+  const entries = input.objects.map((o) =>
+    input.mode === 'offline' ? classifyOffline(o) : classifyCluster(o),
+  );
   const byRank = (a: PlanEntry, b: PlanEntry): number =>
-    applyRank({ group: parseId(a.id).group, kind: a.kind }) - applyRank({ group: parseId(b.id).group, kind: b.kind }) ||
-    a.id.localeCompare(b.id);
+    applyRank({ group: parseId(a.id).group, kind: a.kind }) -
+      applyRank({ group: parseId(b.id).group, kind: b.kind }) || a.id.localeCompare(b.id);
   entries.sort(byRank);
   const prunes = input.prune
     .map((p) => pruneEntry(p, input.mode))

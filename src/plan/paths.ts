@@ -62,7 +62,12 @@ export interface RawChange {
  * Leaf-level differences from `before` to `after`. Lists of scalars (args, finalizers) are compared
  * whole, which reads better than index-by-index changes; lists of objects are compared by index.
  */
-export function diffValues(before: unknown, after: unknown, path: Path = [], out: RawChange[] = []): RawChange[] {
+export function diffValues(
+  before: unknown,
+  after: unknown,
+  path: Path = [],
+  out: RawChange[] = [],
+): RawChange[] {
   if (jsonEqual(before, after)) return out;
   if (isPlainObject(before) && isPlainObject(after)) {
     const keys = new Set([...Object.keys(before), ...Object.keys(after)]);

@@ -49,11 +49,19 @@ export function unifiedDiff(entry: PlanEntry): string {
   const label = entry.id;
   const beforeName = entry.action === 'create' ? '/dev/null' : `${label} (live)`;
   const afterName = entry.action === 'prune' ? '/dev/null' : `${label} (after sync)`;
-  const patch = createTwoFilesPatch(beforeName, afterName, yamlOf(entry.before), yamlOf(entry.after), undefined, undefined, {
-    context: 3,
-  });
+  const patch = createTwoFilesPatch(
+    beforeName,
+    afterName,
+    yamlOf(entry.before),
+    yamlOf(entry.after),
+    undefined,
+    undefined,
+    {
+      context: 3,
+    },
+  );
   // Drop the `Index:`/`===` preamble jsdiff adds; keep what `diff -u` prints.
-  return patch.replace(/^Index:.*\n=+\n/, '');
+  return patch.replace(/^(Index:.*\n)?=+\n/, '');
 }
 
 function colorDiff(text: string, color: boolean): string {
@@ -76,7 +84,9 @@ function where(entry: PlanEntry): string {
 
 function driftNote(entry: PlanEntry): string {
   if (!entry.drift?.length) return '';
-  const parts = entry.drift.map((d) => `${d.path} (${d.managers.length ? d.managers.join(', ') : 'removed'})`);
+  const parts = entry.drift.map(
+    (d) => `${d.path} (${d.managers.length ? d.managers.join(', ') : 'removed'})`,
+  );
   return `changed outside nopea: ${parts.join('; ')}`;
 }
 
@@ -128,7 +138,10 @@ export function renderMarkdown(plan: Plan, opts: MarkdownOptions = {}): string {
   const max = opts.maxBytes ?? Number.POSITIVE_INFINITY;
   const head: string[] = [];
   head.push(`### nopea plan: \`${plan.service}\``, '');
-  head.push(`${summaryLine(plan)}${plan.mode === 'offline' ? ' (offline: compared with the state branch only)' : ''}.`, '');
+  head.push(
+    `${summaryLine(plan)}${plan.mode === 'offline' ? ' (offline: compared with the state branch only)' : ''}.`,
+    '',
+  );
   const listed = plan.entries.filter((e) => e.action !== 'unchanged');
   if (listed.length > 0) {
     head.push('| Object | Change | Origin | Note |', '| --- | --- | --- | --- |');
@@ -143,7 +156,9 @@ export function renderMarkdown(plan: Plan, opts: MarkdownOptions = {}): string {
     `\n> **Truncated:** ${n} diff(s) left out to stay within the ${Math.floor(max / 1024)} KiB summary limit; run \`nopea diff\` for all of them.\n`;
   const diffs = listed.map((e) => {
     const d = unifiedDiff(e);
-    return d ? `<details><summary><code>${e.id}</code> (${e.action})</summary>\n\n\`\`\`diff\n${d.trimEnd()}\n\`\`\`\n\n</details>\n` : '';
+    return d
+      ? `<details><summary><code>${e.id}</code> (${e.action})</summary>\n\n\`\`\`diff\n${d.trimEnd()}\n\`\`\`\n\n</details>\n`
+      : '';
   });
   for (let i = 0; i < diffs.length; i++) {
     const piece = diffs[i]!;

@@ -15,9 +15,7 @@ export interface ResourceType {
 }
 
 /** Result of looking a kind up: found, or known at other versions, or unknown. */
-export type Lookup =
-  | { found: ResourceType }
-  | { found?: undefined; otherVersions: string[] };
+export type Lookup = { found: ResourceType } | { found?: undefined; otherVersions: string[] };
 
 export class ResourceCatalog {
   private readonly byGvk = new Map<string, ResourceType>();
@@ -110,7 +108,12 @@ const BUILTIN: [apiVersion: string, kind: string, plural: string, namespaced: bo
   ['apiextensions.k8s.io/v1', 'CustomResourceDefinition', 'customresourcedefinitions', false],
   ['apiregistration.k8s.io/v1', 'APIService', 'apiservices', false],
   ['admissionregistration.k8s.io/v1', 'MutatingWebhookConfiguration', 'mutatingwebhookconfigurations', false],
-  ['admissionregistration.k8s.io/v1', 'ValidatingWebhookConfiguration', 'validatingwebhookconfigurations', false],
+  [
+    'admissionregistration.k8s.io/v1',
+    'ValidatingWebhookConfiguration',
+    'validatingwebhookconfigurations',
+    false,
+  ],
   ['admissionregistration.k8s.io/v1', 'ValidatingAdmissionPolicy', 'validatingadmissionpolicies', false],
   [
     'admissionregistration.k8s.io/v1',

@@ -6,7 +6,15 @@
 import { inputError, type Origin, type Problem } from '../errors.js';
 import type { Manifest } from '../source/types.js';
 import { ResourceCatalog, guessPlural, type ResourceType } from './catalog.js';
-import { formatId, groupOf, isPlainObject, versionOf, type KubeObject, type ResourceId, type ResourceRef } from './object.js';
+import {
+  formatId,
+  groupOf,
+  isPlainObject,
+  versionOf,
+  type KubeObject,
+  type ResourceId,
+  type ResourceRef,
+} from './object.js';
 
 /** A desired object ready to plan and apply. */
 export interface DesiredObject {
@@ -56,7 +64,11 @@ function crdTypes(manifests: Manifest[]): Map<string, CrdInfo> {
 }
 
 /** Resolves types, namespaces and ids; throws one input error listing every problem found. */
-export function identify(manifests: Manifest[], catalog: ResourceCatalog, opts: IdentifyOptions = {}): DesiredObject[] {
+export function identify(
+  manifests: Manifest[],
+  catalog: ResourceCatalog,
+  opts: IdentifyOptions = {},
+): DesiredObject[] {
   const problems: Problem[] = [];
   const crds = crdTypes(manifests);
   const seen = new Map<ResourceId, Origin>();
@@ -79,7 +91,14 @@ export function identify(manifests: Manifest[], catalog: ResourceCatalog, opts: 
         crdPending = catalog.authoritative;
       } else if (!catalog.authoritative) {
         // Offline the built-in table cannot know custom kinds: assume namespaced, as most are.
-        type = { group, version: versionOf(apiVersion), kind, plural: guessPlural(kind), namespaced: true, verbs: [] };
+        type = {
+          group,
+          version: versionOf(apiVersion),
+          kind,
+          plural: guessPlural(kind),
+          namespaced: true,
+          verbs: [],
+        };
       } else if (found.otherVersions.length > 0) {
         problems.push({
           message: `${kind} "${name}": apiVersion ${apiVersion} is not served by the cluster`,

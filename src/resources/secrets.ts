@@ -37,8 +37,10 @@ export function maskSecretPair(
     const av = valuesOf(after, field);
     for (const key of new Set([...Object.keys(bv), ...Object.keys(av)])) {
       const same = Object.hasOwn(bv, key) && Object.hasOwn(av, key) && bv[key] === av[key];
-      if (b && Object.hasOwn(bv, key)) (b[field] as Record<string, unknown>)[key] = same ? MASK : `${MASK} (before)`;
-      if (a && Object.hasOwn(av, key)) (a[field] as Record<string, unknown>)[key] = same ? MASK : `${MASK} (after)`;
+      if (b && Object.hasOwn(bv, key))
+        (b[field] as Record<string, unknown>)[key] = same ? MASK : `${MASK} (before)`;
+      if (a && Object.hasOwn(av, key))
+        (a[field] as Record<string, unknown>)[key] = same ? MASK : `${MASK} (after)`;
     }
   }
   for (const o of [b, a]) {

@@ -52,20 +52,32 @@ describe('cluster plan', () => {
     const edited = deploymentIntent('registry.local/api:hotfix');
     const fields = nopeaFields();
     // kubectl edit took the image over: it left nopea's set.
-    const containers = (fields['f:spec'] as any)['f:template']['f:spec']['f:containers']['k:{"name":"api"}'];
-    delete containers['f:image'];
+    type Set = Record<
+      string,
+      Record<string, Record<string, Record<string, Record<string, Record<string, unknown>>>>>
+    >;
+    delete (fields as Set)['f:spec']!['f:template']!['f:spec']!['f:containers']!['k:{"name":"api"}']![
+      'f:image'
+    ];
     const l = live(edited, [
       { manager: 'nopea', operation: 'Apply', fieldsV1: fields },
       {
         manager: 'kubectl-edit',
         operation: 'Update',
-        fieldsV1: { 'f:spec': { 'f:template': { 'f:spec': { 'f:containers': { 'k:{"name":"api"}': { 'f:image': {} } } } } } },
+        fieldsV1: {
+          'f:spec': {
+            'f:template': { 'f:spec': { 'f:containers': { 'k:{"name":"api"}': { 'f:image': {} } } } },
+          },
+        },
       },
     ]);
     const e = cluster(observe(intent, { lastApplied: intent, live: l, dryRun: dryRun(intent, l) }));
     expect(e.action).toBe('drift');
     expect(e.drift).toEqual([{ path: 'spec.template.spec.containers[0].image', managers: ['kubectl-edit'] }]);
-    expect(e.changes[0]).toMatchObject({ before: 'registry.local/api:hotfix', after: 'registry.local/api:v1' });
+    expect(e.changes[0]).toMatchObject({
+      before: 'registry.local/api:hotfix',
+      after: 'registry.local/api:v1',
+    });
   });
 
   it('is drift with no manager when someone removed a field nopea applied', () => {
@@ -126,18 +138,30 @@ describe('cluster plan', () => {
       metadata: {
         name: 'db',
         namespace: 'web',
-        managedFields: [{ manager: 'nopea', operation: 'Apply', fieldsV1: { 'f:data': { 'f:password': {}, 'f:user': {} } } }],
+        managedFields: [
+          {
+            manager: 'nopea',
+            operation: 'Apply',
+            fieldsV1: { 'f:data': { 'f:password': {}, 'f:user': {} } },
+          },
+        ],
       },
     };
     const e = cluster(
-      observe(secret('new-secret-value'), { lastApplied: redactSecret(secret('old-secret-value')), live: l, dryRun: secret('new-secret-value') }),
+      observe(secret('new-secret-value'), {
+        lastApplied: redactSecret(secret('old-secret-value')),
+        live: l,
+        dryRun: secret('new-secret-value'),
+      }),
     );
     expect(e.action).toBe('update');
     const text = JSON.stringify(e);
     expect(text).not.toContain(Buffer.from('new-secret-value').toString('base64'));
     expect(text).not.toContain(Buffer.from('old-secret-value').toString('base64'));
     expect(text).not.toContain('YWRtaW4=');
-    expect(e.changes).toEqual([{ path: 'data.password', op: 'change', before: '*** (before)', after: '*** (after)' }]);
+    expect(e.changes).toEqual([
+      { path: 'data.password', op: 'change', before: '*** (before)', after: '*** (after)' },
+    ]);
     expect((e.after as KubeObject & { data: Record<string, string> }).data.user).toBe('***');
   });
 });
@@ -155,7 +179,12 @@ describe('offline plan', () => {
   });
 
   it('treats an unchanged Secret as unchanged although only a hash was stored', () => {
-    const s: KubeObject = { apiVersion: 'v1', kind: 'Secret', metadata: { name: 'db', namespace: 'web' }, stringData: { p: 'hunter2' } };
+    const s: KubeObject = {
+      apiVersion: 'v1',
+      kind: 'Secret',
+      metadata: { name: 'db', namespace: 'web' },
+      stringData: { p: 'hunter2' },
+    };
     expect(offline([observe(s, { lastApplied: redactSecret(s) })]).entries[0]!.action).toBe('unchanged');
     const changed = { ...s, stringData: { p: 'hunter3' } };
     const e = offline([observe(changed, { lastApplied: redactSecret(s) })]).entries[0]!;
@@ -164,11 +193,22 @@ describe('offline plan', () => {
   });
 
   it('lists prune candidates last and honours the opt-out annotation', () => {
-    const keep: KubeObject = { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'keep', namespace: 'web', annotations: { 'nopea.dev/prune': 'disabled' } } };
-    const plan = offline([observe(deploymentIntent(), { lastApplied: deploymentIntent() })], [
-      { id: '/ConfigMap/web/old', apiVersion: 'v1', lastApplied: { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'old', namespace: 'web' } } },
-      { id: '/ConfigMap/web/keep', apiVersion: 'v1', lastApplied: keep },
-    ]);
+    const keep: KubeObject = {
+      apiVersion: 'v1',
+      kind: 'ConfigMap',
+      metadata: { name: 'keep', namespace: 'web', annotations: { 'nopea.dev/prune': 'disabled' } },
+    };
+    const plan = offline(
+      [observe(deploymentIntent(), { lastApplied: deploymentIntent() })],
+      [
+        {
+          id: '/ConfigMap/web/old',
+          apiVersion: 'v1',
+          lastApplied: { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'old', namespace: 'web' } },
+        },
+        { id: '/ConfigMap/web/keep', apiVersion: 'v1', lastApplied: keep },
+      ],
+    );
     expect(plan.entries.map((e) => [e.id, e.action])).toEqual([
       ['apps/Deployment/web/api', 'unchanged'],
       ['/ConfigMap/web/old', 'prune'],
@@ -181,7 +221,12 @@ describe('offline plan', () => {
 
 describe('cluster prune', () => {
   it('skips inventory entries that are already gone', () => {
-    const plan = planService({ service: 'web', mode: 'cluster', objects: [], prune: [{ id: '/ConfigMap/web/gone', apiVersion: 'v1' }] });
+    const plan = planService({
+      service: 'web',
+      mode: 'cluster',
+      objects: [],
+      prune: [{ id: '/ConfigMap/web/gone', apiVersion: 'v1' }],
+    });
     expect(plan.entries).toEqual([]);
   });
 });

@@ -2,7 +2,10 @@ import type { DesiredObject } from '../../../src/resources/identify.js';
 import type { KubeObject } from '../../../src/resources/object.js';
 
 /** A Deployment intent as a user would write it. */
-export function deploymentIntent(image = 'registry.local/api:v1', labels: Record<string, string> = { app: 'api' }): KubeObject {
+export function deploymentIntent(
+  image = 'registry.local/api:v1',
+  labels: Record<string, string> = { app: 'api' },
+): KubeObject {
   return {
     apiVersion: 'apps/v1',
     kind: 'Deployment',
@@ -43,7 +46,10 @@ export function nopeaFields(labels: string[] = ['app']): Record<string, unknown>
 }
 
 /** A live object: the intent plus server defaults, status and the given managedFields. */
-export function live(intent: KubeObject, managed: { manager: string; operation: string; fieldsV1: unknown }[]): KubeObject {
+export function live(
+  intent: KubeObject,
+  managed: { manager: string; operation: string; fieldsV1: unknown }[],
+): KubeObject {
   const obj = structuredClone(intent);
   obj.metadata = {
     ...obj.metadata,
@@ -80,7 +86,14 @@ export function desiredOf(intent: KubeObject): DesiredObject {
   return {
     id: `${group}/${intent.kind}/${namespace}/${intent.metadata.name}`,
     ref: { group, kind: intent.kind, namespace, name: intent.metadata.name! },
-    type: { group, version: 'v1', kind: intent.kind, plural: `${intent.kind.toLowerCase()}s`, namespaced: namespace !== '', verbs: [] },
+    type: {
+      group,
+      version: 'v1',
+      kind: intent.kind,
+      plural: `${intent.kind.toLowerCase()}s`,
+      namespaced: namespace !== '',
+      verbs: [],
+    },
     object: intent,
     origin: { file: 'deploy/api.yaml', line: 1 },
     crdPending: false,

@@ -2,14 +2,19 @@ import { describe, expect, it } from 'vitest';
 import { ownersOf, unownedPaths } from '../../../src/plan/ownership.js';
 import type { KubeObject } from '../../../src/resources/object.js';
 
-function withFields(obj: Omit<KubeObject, 'metadata'> & { metadata?: KubeObject['metadata'] }, managed: [string, unknown, string?][]): KubeObject {
+function withFields(obj: KubeObject, managed: [string, unknown, string?][]): KubeObject {
   return {
     ...obj,
     metadata: {
-      ...(obj.metadata ?? { name: 'x' }),
-      managedFields: managed.map(([manager, fieldsV1, subresource]) => ({ manager, operation: 'Apply', fieldsV1, ...(subresource ? { subresource } : {}) })),
+      ...obj.metadata,
+      managedFields: managed.map(([manager, fieldsV1, subresource]) => ({
+        manager,
+        operation: 'Apply',
+        fieldsV1,
+        ...(subresource ? { subresource } : {}),
+      })),
     },
-  } as KubeObject;
+  };
 }
 
 describe('ownership', () => {
@@ -26,7 +31,10 @@ describe('ownership', () => {
         'nopea',
         {
           'f:metadata': { 'f:finalizers': { '.': {}, 'v:"a/b"': {} } },
-          'f:spec': { 'f:containers': { 'k:{"name":"c"}': { '.': {}, 'f:name': {}, 'f:args': {} } }, 'f:tolerations': {} },
+          'f:spec': {
+            'f:containers': { 'k:{"name":"c"}': { '.': {}, 'f:name': {}, 'f:args': {} } },
+            'f:tolerations': {},
+          },
         },
       ],
     ]);
@@ -45,7 +53,12 @@ describe('ownership', () => {
   });
 
   it('never requires ownership of apiVersion, kind, name, namespace or empty values', () => {
-    const bare: KubeObject = { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'a', namespace: 'b', labels: {} }, data: {} };
+    const bare: KubeObject = {
+      apiVersion: 'v1',
+      kind: 'ConfigMap',
+      metadata: { name: 'a', namespace: 'b', labels: {} },
+      data: {},
+    };
     expect(unownedPaths(bare, withFields(bare, []), 'nopea')).toEqual([]);
   });
 });

@@ -4,7 +4,9 @@ import { diffValues, formatPath, getAt, pathsOverlap, toFieldChange } from '../.
 describe('paths', () => {
   it('formats keys, indexes and odd keys', () => {
     expect(formatPath(['spec', 'containers', 0, 'image'])).toBe('spec.containers[0].image');
-    expect(formatPath(['metadata', 'labels', 'app.kubernetes.io/name'])).toBe('metadata.labels["app.kubernetes.io/name"]');
+    expect(formatPath(['metadata', 'labels', 'app.kubernetes.io/name'])).toBe(
+      'metadata.labels["app.kubernetes.io/name"]',
+    );
   });
 
   it('reads values and treats inherited keys as absent', () => {

@@ -24,7 +24,9 @@ describe('render', () => {
     expect(text).toContain('+++ apps/Deployment/web/api (after sync)');
     expect(text).toMatch(/^-\s+- image: registry.local\/api:v1$/m);
     expect(text).toMatch(/^\+\s+- image: registry.local\/api:v2$/m);
-    expect(text).toContain('Plan: 0 to create, 1 to update, 0 drifted, 0 in conflict, 0 to prune, 0 unchanged.');
+    expect(text).toContain(
+      'Plan: 0 to create, 1 to update, 0 drifted, 0 in conflict, 0 to prune, 0 unchanged.',
+    );
     expect(text).not.toContain('\u001b[');
   });
 
@@ -43,6 +45,8 @@ describe('render', () => {
 
   it('renders nothing for unchanged entries', () => {
     const plan = samplePlan();
-    expect(unifiedDiff({ ...plan.entries[0]!, action: 'unchanged', before: undefined, after: undefined })).toBe('');
+    expect(
+      unifiedDiff({ ...plan.entries[0]!, action: 'unchanged', before: undefined, after: undefined }),
+    ).toBe('');
   });
 });

@@ -8,10 +8,20 @@ const m = (object: Record<string, unknown>, line = 1, file = 'deploy/app.yaml'):
   ({ object, origin: { file, line } }) as Manifest;
 
 const cluster = new ResourceCatalog(
-  [...builtinCatalog().lookup('apps/v1', 'Deployment').found ? [builtinCatalog().lookup('apps/v1', 'Deployment').found!] : [],
+  [
+    ...(builtinCatalog().lookup('apps/v1', 'Deployment').found
+      ? [builtinCatalog().lookup('apps/v1', 'Deployment').found!]
+      : []),
     { group: '', version: 'v1', kind: 'Namespace', plural: 'namespaces', namespaced: false, verbs: ['get'] },
     { group: '', version: 'v1', kind: 'Service', plural: 'services', namespaced: true, verbs: ['get'] },
-    { group: 'apiextensions.k8s.io', version: 'v1', kind: 'CustomResourceDefinition', plural: 'customresourcedefinitions', namespaced: false, verbs: [] },
+    {
+      group: 'apiextensions.k8s.io',
+      version: 'v1',
+      kind: 'CustomResourceDefinition',
+      plural: 'customresourcedefinitions',
+      namespaced: false,
+      verbs: [],
+    },
   ],
   true,
 );
@@ -38,7 +48,11 @@ describe('identify', () => {
       cluster,
       { namespace: 'web' },
     );
-    expect(out.map((d) => d.id)).toEqual(['apps/Deployment/web/api', '/Service/other/api', '/Namespace//web']);
+    expect(out.map((d) => d.id)).toEqual([
+      'apps/Deployment/web/api',
+      '/Service/other/api',
+      '/Namespace//web',
+    ]);
     expect(out[0]!.object.metadata.namespace).toBe('web');
     expect(out[2]!.object.metadata.namespace).toBeUndefined();
   });
@@ -58,7 +72,9 @@ describe('identify', () => {
       ),
     );
     expect(problems).toHaveLength(5);
-    expect(problems[0]).toMatch(/deploy\/app.yaml:3 Namespace "web" is cluster-scoped but sets metadata.namespace "x"/);
+    expect(problems[0]).toMatch(
+      /deploy\/app.yaml:3 Namespace "web" is cluster-scoped but sets metadata.namespace "x"/,
+    );
     expect(problems[1]).toMatch(/:9 .*does not know kind Deploymnet/);
     expect(problems[2]).toMatch(/:12 .*apiVersion apps\/v1beta1 is not served/);
     expect(problems[3]).toMatch(/:20 Service "s" is namespaced but names no namespace/);
@@ -72,20 +88,37 @@ describe('identify', () => {
           apiVersion: 'apiextensions.k8s.io/v1',
           kind: 'CustomResourceDefinition',
           metadata: { name: 'widgets.example.com' },
-          spec: { group: 'example.com', scope: 'Namespaced', names: { kind: 'Widget', plural: 'widgets' }, versions: [{ name: 'v1', served: true }] },
+          spec: {
+            group: 'example.com',
+            scope: 'Namespaced',
+            names: { kind: 'Widget', plural: 'widgets' },
+            versions: [{ name: 'v1', served: true }],
+          },
         }),
         m({ apiVersion: 'example.com/v1', kind: 'Widget', metadata: { name: 'w' } }),
       ],
       cluster,
       { namespace: 'web' },
     );
-    expect(out[1]).toMatchObject({ id: 'example.com/Widget/web/w', crdPending: true, type: { plural: 'widgets' } });
+    expect(out[1]).toMatchObject({
+      id: 'example.com/Widget/web/w',
+      crdPending: true,
+      type: { plural: 'widgets' },
+    });
   });
 
   it('assumes unknown kinds are namespaced offline', () => {
-    const out = identify([m({ apiVersion: 'example.com/v1', kind: 'Gadget', metadata: { name: 'g' } })], builtinCatalog(), {
-      namespace: 'web',
+    const out = identify(
+      [m({ apiVersion: 'example.com/v1', kind: 'Gadget', metadata: { name: 'g' } })],
+      builtinCatalog(),
+      {
+        namespace: 'web',
+      },
+    );
+    expect(out[0]).toMatchObject({
+      id: 'example.com/Gadget/web/g',
+      crdPending: false,
+      type: { plural: 'gadgets' },
     });
-    expect(out[0]).toMatchObject({ id: 'example.com/Gadget/web/g', crdPending: false, type: { plural: 'gadgets' } });
   });
 });

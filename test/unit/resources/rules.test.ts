@@ -24,7 +24,12 @@ describe('normalisation', () => {
   };
 
   it('strips server-owned fields before comparing', () => {
-    expect(normalizeForCompare(live)).toEqual({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'c', namespace: 'n' }, data: { a: '1' } });
+    expect(normalizeForCompare(live)).toEqual({
+      apiVersion: 'v1',
+      kind: 'ConfigMap',
+      metadata: { name: 'c', namespace: 'n' },
+      data: { a: '1' },
+    });
   });
 
   it('keeps user annotations in the intent and does not mutate its input', () => {
@@ -36,7 +41,12 @@ describe('normalisation', () => {
 });
 
 describe('apply order', () => {
-  const ref = (group: string, kind: string, name = 'x', namespace = ''): ResourceRef => ({ group, kind, name, namespace });
+  const ref = (group: string, kind: string, name = 'x', namespace = ''): ResourceRef => ({
+    group,
+    kind,
+    name,
+    namespace,
+  });
 
   it('puts CRDs and Namespaces first, webhooks last, custom resources after workloads', () => {
     const items = [
@@ -65,7 +75,10 @@ describe('secrets', () => {
   const secret: KubeObject = {
     apiVersion: 'v1',
     kind: 'Secret',
-    metadata: { name: 's', annotations: { 'kubectl.kubernetes.io/last-applied-configuration': '{"data":{"k":"c2VjcmV0"}}' } },
+    metadata: {
+      name: 's',
+      annotations: { 'kubectl.kubernetes.io/last-applied-configuration': '{"data":{"k":"c2VjcmV0"}}' },
+    },
     data: { k: 'c2VjcmV0' },
     stringData: { p: 'plain-secret' },
   };
@@ -95,6 +108,11 @@ describe('secrets', () => {
 
 describe('plural guesses for offline use', () => {
   it('follows English plurals', () => {
-    expect(['Ingress', 'Policy', 'Gateway', 'Widget'].map(guessPlural)).toEqual(['ingresses', 'policies', 'gateways', 'widgets']);
+    expect(['Ingress', 'Policy', 'Gateway', 'Widget'].map(guessPlural)).toEqual([
+      'ingresses',
+      'policies',
+      'gateways',
+      'widgets',
+    ]);
   });
 });

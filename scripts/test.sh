@@ -1,0 +1,82 @@
+#!/usr/bin/env bash
+# The whole test suite: what `npm test` runs and what CI runs. Builds (or reuses) the test control
+# plane, runs the quality gates, every test on this Node (20), the unit tests again on Node 24, and
+# ends with one line `N passed, N failed` counting tests and gates.
+set -uo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+results=$(mktemp -d)
+trap 'rm -rf "$results"' EXIT
+cache=${NOPEA_CACHE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/nopea}
+NODE24_VERSION=24.21.0
+
+gates_passed=0
+gates_failed=0
+gate() {
+  local name=$1
+  shift
+  echo "::group::$name"
+  if "$@"; then
+    echo "✓ $name"
+    gates_passed=$((gates_passed + 1))
+  else
+    echo "✗ $name failed"
+    gates_failed=$((gates_failed + 1))
+  fi
+  echo "::endgroup::"
+}
+
+node24() {
+  local dir="$cache/node-$NODE24_VERSION"
+  if [ ! -x "$dir/node_modules/.bin/node" ]; then
+    mkdir -p "$dir"
+    npm install --silent --no-save --no-audit --no-fund --prefix "$dir" "node@$NODE24_VERSION" >&2 || return 1
+  fi
+  echo "$dir/node_modules/.bin/node"
+}
+
+echo "node $(node --version) on $(uname -sm)"
+# The control plane must exist before the integration tests; a build failure fails the run loudly.
+gate "control plane build (cached)" bash test/cluster/build.sh
+gate "typecheck" npx tsc --noEmit
+gate "lint" npx eslint .
+gate "format" npx prettier --check .
+gate "dist is up to date" node scripts/build.mjs --check
+
+echo "::group::tests on Node $(node --version)"
+npx vitest run --reporter=default --reporter=json --outputFile.json="$results/node20.json"
+echo "::endgroup::"
+
+echo "::group::unit tests on Node $NODE24_VERSION"
+if N24=$(node24); then
+  "$N24" node_modules/vitest/vitest.mjs run --project unit --reporter=default --reporter=json --outputFile.json="$results/node24.json"
+else
+  echo "could not install node@$NODE24_VERSION from the npm registry"
+  gates_failed=$((gates_failed + 1))
+fi
+echo "::endgroup::"
+
+node --input-type=module - "$results" "$gates_passed" "$gates_failed" <<'JS'
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+const [dir, gp, gf] = process.argv.slice(2);
+let passed = Number(gp);
+let failed = Number(gf);
+const expected = ['node20.json', 'node24.json'];
+for (const name of expected) {
+  let r;
+  try {
+    r = JSON.parse(readFileSync(join(dir, name), 'utf8'));
+  } catch {
+    console.log(`no results from ${name.replace('.json', '')} run (the runner crashed)`);
+    failed += 1;
+    continue;
+  }
+  passed += r.numPassedTests;
+  // Skipped or todo tests count as failures: CI runs every test.
+  failed += r.numFailedTests + r.numPendingTests + r.numTodoTests;
+  // A test file that cannot load has no tests to count; count the file.
+  failed += r.testResults.filter((f) => f.status === 'failed' && f.assertionResults.length === 0).length;
+}
+console.log(`${passed} passed, ${failed} failed`);
+process.exit(failed > 0 ? 1 : 0);
+JS

@@ -1,0 +1,231 @@
+/**
+ * `nopea sync`: plan, guard, apply, prune, wait, record. Plan first, then progress, then a summary.
+ */
+import type { Argv } from 'yargs';
+import { NopeaError, formatProblem } from '../../errors.js';
+import { parsePruneLimit } from '../../apply/guard.js';
+import type { PropagationPolicy } from '../../cluster/objects.js';
+import { renderText } from '../../plan/render.js';
+import { sync, type ServiceSyncResult, type SyncOptions, type SyncResult } from '../../surface/sync.js';
+import { formatDuration, parseDuration } from '../duration.js';
+import { reportError, useColor } from '../output.js';
+import { runOptionsFrom, withRunOptions } from '../options.js';
+import { progressPrinter } from '../progress.js';
+
+const PROPAGATION: Record<string, PropagationPolicy> = {
+  background: 'Background',
+  foreground: 'Foreground',
+  orphan: 'Orphan',
+};
+
+/** Exit code of a whole run: 1 if anything failed after writing, else 2 if refused, else 0. */
+export function syncExitCode(result: SyncResult): number {
+  const codes = result.services.map((s) =>
+    s.error ? s.error.exitCode : s.outcome === 'succeeded' || s.outcome === 'dry-run' ? 0 : 1,
+  );
+  if (codes.includes(1)) return 1;
+  return codes.includes(2) ? 2 : 0;
+}
+
+function summary(s: ServiceSyncResult): string {
+  const count = (a: string): number => s.objects.filter((o) => o.action === a).length;
+  const unchanged = s.plan?.counts.unchanged ?? 0;
+  const parts = [
+    `${count('created')} created`,
+    `${count('configured')} configured`,
+    `${count('pruned')} pruned`,
+    `${unchanged} unchanged`,
+  ];
+  if (count('failed')) parts.push(`${count('failed')} failed`);
+  if (count('skipped')) parts.push(`${count('skipped')} skipped`);
+  const health = s.health
+    ? s.health.ok
+      ? 'healthy'
+      : s.health.timedOut
+        ? 'not healthy (timed out)'
+        : 'unhealthy'
+    : 'health not checked';
+  const kept = s.kept.length
+    ? `; kept ${s.kept.length} (${[...new Set(s.kept.map((k) => k.reason))].join('; ')})`
+    : '';
+  const where = s.stateCommit ? `, recorded in ${s.stateCommit.slice(0, 12)}` : '';
+  const verb =
+    s.outcome === 'dry-run'
+      ? 'Dry run of'
+      : s.outcome === 'succeeded'
+        ? 'Synced'
+        : s.outcome === 'cancelled'
+          ? 'Cancelled'
+          : 'FAILED';
+  if (s.outcome === 'dry-run')
+    return `${verb} ${s.service}: nothing written${kept} (${formatDuration(s.durationMs)})`;
+  return `${verb} ${s.service}: ${parts.join(', ')}${kept}; ${health}; deploy ${s.deployId}${where} (${formatDuration(s.durationMs)})`;
+}
+
+function jsonOf(result: SyncResult): unknown {
+  return {
+    services: result.services.map((s) => ({
+      service: s.service,
+      namespace: s.namespace,
+      deployId: s.deployId,
+      outcome: s.outcome,
+      durationMs: s.durationMs,
+      stateCommit: s.stateCommit,
+      plan: s.plan,
+      objects: s.objects.map((o) => ({ id: o.id, action: o.action, problem: o.problem })),
+      kept: s.kept,
+      health: s.health,
+      error: s.error ? { kind: s.error.kind, problems: s.error.problems } : undefined,
+    })),
+    requests: result.requests
+      ? { ...result.requests.byVerb, total: result.requests.total, writes: result.requests.writes }
+      : undefined,
+  };
+}
+
+/** Registers the command; `setExit` receives its exit code. */
+export function syncCommand(setExit: (code: number) => void) {
+  return {
+    command: 'sync [paths..]',
+    describe: 'apply the manifests with server-side apply, prune, wait for health and record the deploy',
+    builder: (y: Argv) =>
+      withRunOptions(y)
+        .option('dry-run', {
+          type: 'boolean',
+          default: false,
+          describe: 'plan with server dry-run; write nothing to cluster or branch',
+        })
+        .option('prune', {
+          type: 'boolean',
+          describe: 'delete objects nopea applied before that are no longer in git (default: on)',
+        })
+        .option('wait', {
+          type: 'boolean',
+          default: true,
+          describe: 'wait for health after applying (--no-wait skips it)',
+        })
+        .option('timeout', {
+          type: 'string',
+          default: '5m',
+          describe: 'bound on the health wait, e.g. 90s, 5m',
+        })
+        .option('force-conflicts', {
+          type: 'boolean',
+          default: false,
+          describe: 'take over fields other field managers own',
+        })
+        .option('max-prune', {
+          type: 'string',
+          default: '10',
+          describe: 'most objects one sync may delete: a count or a percentage (25%)',
+        })
+        .option('allow-prune-kind', {
+          type: 'string',
+          array: true,
+          default: [] as string[],
+          describe:
+            'allow pruning a protected kind (Namespace, CustomResourceDefinition, PersistentVolumeClaim)',
+        })
+        .option('recreate-on-immutable', {
+          type: 'boolean',
+          default: false,
+          describe: 'delete and re-create objects whose immutable fields change',
+        })
+        .option('prune-propagation', {
+          choices: ['background', 'foreground', 'orphan'] as const,
+          default: 'background' as const,
+          describe: 'deletion propagation for pruned objects',
+        })
+        .option('lock-namespace', {
+          type: 'string',
+          describe: 'namespace of the per-service Lease (default: the service namespace)',
+        })
+        .option('lock-timeout', {
+          type: 'string',
+          default: '5m',
+          describe: 'how long to wait for another run of the same service',
+        }),
+    handler: async (
+      argv: Awaited<ReturnType<typeof withRunOptions>['argv']> & {
+        dryRun: boolean;
+        prune?: boolean;
+        wait: boolean;
+        timeout: string;
+        forceConflicts: boolean;
+        maxPrune: string;
+        allowPruneKind: string[];
+        recreateOnImmutable: boolean;
+        prunePropagation: string;
+        lockNamespace?: string;
+        lockTimeout: string;
+      },
+    ) => {
+      const controller = new AbortController();
+      let signals = 0;
+      const onSignal = (sig: NodeJS.Signals): void => {
+        signals++;
+        if (signals > 1) process.exit(130);
+        process.stderr.write(
+          `\nnopea: ${sig} received: finishing writes in flight, recording the outcome (signal again to exit at once)\n`,
+        );
+        controller.abort();
+      };
+      process.on('SIGINT', onSignal);
+      process.on('SIGTERM', onSignal);
+      const color = useColor(process.stderr);
+      const progress = progressPrinter({
+        stream: process.stderr,
+        live: Boolean(process.stderr.isTTY),
+        color,
+      });
+      try {
+        const opts: SyncOptions = {
+          ...runOptionsFrom(argv),
+          dryRun: argv.dryRun,
+          wait: argv.wait,
+          timeoutMs: parseDuration(argv.timeout, '--timeout'),
+          forceConflicts: argv.forceConflicts,
+          maxPrune: parsePruneLimit(argv.maxPrune),
+          allowPruneKinds: argv.allowPruneKind,
+          recreateOnImmutable: argv.recreateOnImmutable,
+          propagationPolicy: PROPAGATION[argv.prunePropagation] ?? 'Background',
+          lockTimeoutMs: parseDuration(argv.lockTimeout, '--lock-timeout'),
+          signal: controller.signal,
+          onEvent: (e) => {
+            if (e.type === 'plan' && argv.output === 'text') {
+              progress.done();
+              process.stdout.write(renderText(e.plan, { color: useColor(process.stdout) }));
+            }
+            progress.onEvent(e);
+          },
+        };
+        if (argv.prune !== undefined) opts.prune = argv.prune;
+        if (argv.lockNamespace) opts.lockNamespace = argv.lockNamespace;
+        const result = await sync(opts);
+        progress.done();
+        if (argv.output === 'json') {
+          process.stdout.write(`${JSON.stringify(jsonOf(result), null, 2)}\n`);
+        } else {
+          for (const s of result.services) {
+            process.stdout.write(`\n${summary(s)}\n`);
+          }
+        }
+        for (const s of result.services) {
+          if (s.error) reportProblems(s.error, color);
+        }
+        setExit(syncExitCode(result));
+      } catch (err) {
+        progress.done();
+        setExit(reportError(err, argv.output));
+      } finally {
+        process.off('SIGINT', onSignal);
+        process.off('SIGTERM', onSignal);
+      }
+    },
+  };
+}
+
+function reportProblems(err: NopeaError, color: boolean): void {
+  const label = color ? '\u001b[31merror:\u001b[39m' : 'error:';
+  for (const p of err.problems) process.stderr.write(`${label} ${formatProblem(p)}\n`);
+}

@@ -1,0 +1,64 @@
+/**
+ * Flags shared by `diff` and `sync`: which manifests, which service, which cluster, which state.
+ */
+import type { Argv } from 'yargs';
+import type { RunOptions } from '../surface/options.js';
+
+/** Adds the selection, cluster and state flags. */
+export function withRunOptions<T>(y: Argv<T>) {
+  return y
+    .positional('paths', {
+      type: 'string',
+      array: true,
+      describe: 'manifest files or directories (default: from nopea.yaml)',
+    })
+    .option('service', { alias: 's', type: 'string', describe: 'service name (state is kept per service)' })
+    .option('namespace', {
+      alias: 'n',
+      type: 'string',
+      describe: 'namespace for namespaced objects that name none',
+    })
+    .option('kubeconfig', {
+      type: 'string',
+      describe: 'kubeconfig file (default: KUBECONFIG, ~/.kube/config, in-cluster)',
+    })
+    .option('context', { type: 'string', describe: 'kubeconfig context' })
+    .option('state-branch', {
+      type: 'string',
+      describe: 'git branch holding .nopea/ state (default: nopea-state)',
+    })
+    .option('state-remote', { type: 'string', describe: 'git remote of the state branch (default: origin)' })
+    .option('kubectl', {
+      type: 'string',
+      describe: 'kubectl used to render kustomizations (default: NOPEA_KUBECTL or PATH)',
+    })
+    .option('output', {
+      alias: 'o',
+      choices: ['text', 'json'] as const,
+      default: 'text' as const,
+      describe: 'output format',
+    });
+}
+
+/** The surface options from parsed flags. */
+export function runOptionsFrom(argv: {
+  paths?: string[] | undefined;
+  service?: string | undefined;
+  namespace?: string | undefined;
+  kubeconfig?: string | undefined;
+  context?: string | undefined;
+  stateBranch?: string | undefined;
+  stateRemote?: string | undefined;
+  kubectl?: string | undefined;
+}): RunOptions {
+  const out: RunOptions = {};
+  if (argv.paths?.length) out.paths = argv.paths;
+  if (argv.service) out.service = argv.service;
+  if (argv.namespace) out.namespace = argv.namespace;
+  if (argv.kubeconfig) out.kubeconfig = argv.kubeconfig;
+  if (argv.context) out.context = argv.context;
+  if (argv.stateBranch) out.stateBranch = argv.stateBranch;
+  if (argv.stateRemote) out.stateRemote = argv.stateRemote;
+  if (argv.kubectl) out.kubectl = argv.kubectl;
+  return out;
+}

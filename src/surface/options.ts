@@ -1,0 +1,92 @@
+/**
+ * Options shared by every surface call that plans or syncs, and the resolution of which services a
+ * run covers: `nopea.yaml` declares services, flags override it.
+ */
+import path from 'node:path';
+import { inputError } from '../errors.js';
+import type { NopeaConfig } from '../source/config.js';
+
+/** Where the desired state and the cluster are, as given by flags, Action inputs or API calls. */
+export interface RunOptions {
+  /** Directory inside the repository (default: the current directory). */
+  cwd?: string;
+  /** Manifest paths; default: the service's paths from nopea.yaml. */
+  paths?: string[];
+  service?: string;
+  namespace?: string;
+  kubeconfig?: string;
+  context?: string;
+  stateBranch?: string;
+  stateRemote?: string;
+  /** Plan against the state branch only, without a cluster. */
+  offline?: boolean;
+  /** kubectl used to render kustomizations (default: NOPEA_KUBECTL, then kubectl on PATH). */
+  kubectl?: string;
+  /** Extra http header for git fetch/push (e.g. a token), never logged. */
+  gitAuthHeader?: string;
+}
+
+/** One service to plan or sync, with everything resolved. */
+export interface ServiceSpec {
+  name: string;
+  paths: string[];
+  namespace?: string;
+  prune: boolean;
+  strategy?: string;
+}
+
+const SERVICE_NAME = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
+
+/** The services a run covers, from flags and the optional nopea.yaml. */
+export function selectServices(opts: RunOptions, config: NopeaConfig | undefined): ServiceSpec[] {
+  const declared = config?.services ?? [];
+  if (opts.service !== undefined && !SERVICE_NAME.test(opts.service)) {
+    throw inputError({
+      message: `service name "${opts.service}" is not valid`,
+      hint: 'use lower-case letters, digits and "-" (a DNS label, at most 63 characters)',
+    });
+  }
+  if (opts.service) {
+    const fromConfig = declared.find((s) => s.name === opts.service);
+    const paths = opts.paths?.length ? opts.paths : fromConfig?.paths;
+    if (!paths?.length) {
+      throw inputError({
+        message: `no manifests for service "${opts.service}"`,
+        hint: 'give manifest paths on the command line, or declare the service with its paths in nopea.yaml',
+      });
+    }
+    const spec: ServiceSpec = { name: opts.service, paths, prune: fromConfig?.prune ?? true };
+    const namespace = opts.namespace ?? fromConfig?.namespace;
+    if (namespace) spec.namespace = namespace;
+    if (fromConfig?.strategy) spec.strategy = fromConfig.strategy;
+    return [spec];
+  }
+  if (declared.length === 0) {
+    throw inputError({
+      message: 'no service named',
+      hint: 'pass -s SERVICE (state on the branch is kept per service), or declare services in nopea.yaml',
+    });
+  }
+  if (opts.paths?.length && declared.length > 1) {
+    throw inputError({
+      message: `nopea.yaml declares ${declared.length} services; manifest paths on the command line need -s SERVICE`,
+      hint: `name one of: ${declared.map((s) => s.name).join(', ')}`,
+    });
+  }
+  return declared.map((s) => {
+    const spec: ServiceSpec = {
+      name: s.name,
+      paths: opts.paths?.length ? opts.paths : s.paths,
+      prune: s.prune ?? true,
+    };
+    const namespace = opts.namespace ?? s.namespace;
+    if (namespace) spec.namespace = namespace;
+    if (s.strategy) spec.strategy = s.strategy;
+    return spec;
+  });
+}
+
+/** Normalises user paths to be relative to the repo root when they are inside it. */
+export function relativeToRoot(root: string, cwd: string, p: string): string {
+  return path.relative(root, path.resolve(cwd, p)) || '.';
+}

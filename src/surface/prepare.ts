@@ -1,0 +1,186 @@
+/**
+ * Stages 1–4 for one run: source → identify → state → plan. Shared by `diff` and `sync`, so both
+ * see exactly the same plan.
+ */
+import path from 'node:path';
+import { simpleGit } from 'simple-git';
+import { NopeaError, errorMessage } from '../errors.js';
+import type { KubeClient } from '../cluster/client.js';
+import { connect } from '../cluster/connect.js';
+import { discover } from '../cluster/discover.js';
+import { describeApiError } from '../cluster/explain.js';
+import { dryRunAll, liveTargets, readLive } from '../cluster/observe.js';
+import { builtinCatalog, type ResourceCatalog } from '../resources/catalog.js';
+import { identify, type DesiredObject } from '../resources/identify.js';
+import { intentOf } from '../resources/normalize.js';
+import type { KubeObject, ResourceId } from '../resources/object.js';
+import { loadConfig } from '../source/config.js';
+import { loadManifests } from '../source/load.js';
+import { planService, type Observation, type PruneCandidate } from '../plan/classify.js';
+import type { Plan } from '../plan/types.js';
+import { openState, type StateStore } from '../state/store.js';
+import type { ServiceState } from '../state/store.js';
+import { selectServices, type RunOptions, type ServiceSpec } from './options.js';
+
+/** Wall time of each stage, for deploy records and benchmarks. */
+export class StageTimer {
+  readonly stages: { name: string; ms: number }[] = [];
+
+  async time<T>(name: string, fn: () => Promise<T>): Promise<T> {
+    const start = performance.now();
+    try {
+      return await fn();
+    } finally {
+      this.stages.push({ name, ms: Math.round(performance.now() - start) });
+    }
+  }
+}
+
+/** Everything a sync needs about one service after planning. */
+export interface PreparedService {
+  spec: ServiceSpec;
+  desired: DesiredObject[];
+  state: ServiceState;
+  plan: Plan;
+}
+
+/** The run's shared context: repository, state branch, cluster connection. */
+export interface RunContext {
+  repoRoot: string;
+  cwd: string;
+  store: StateStore;
+  client?: KubeClient;
+  catalog: ResourceCatalog;
+  timer: StageTimer;
+  services: ServiceSpec[];
+}
+
+/** Finds the repository root; nopea keeps its state in git, so it must run inside a repository. */
+export async function repositoryRoot(cwd: string): Promise<string> {
+  try {
+    return (await simpleGit({ baseDir: cwd }).revparse(['--show-toplevel'])).trim();
+  } catch (err) {
+    throw new NopeaError('input', {
+      message: `${cwd} is not inside a git repository (${errorMessage(err).split('\n')[0]})`,
+      hint: 'run nopea from a checkout of the repository that holds the manifests',
+    });
+  }
+}
+
+/** Opens repository, configuration, state branch and (unless offline) the cluster. */
+export async function openRun(opts: RunOptions, timer = new StageTimer()): Promise<RunContext> {
+  const cwd = path.resolve(opts.cwd ?? process.cwd());
+  const repoRoot = await repositoryRoot(cwd);
+  const config = await loadConfig(repoRoot);
+  const services = selectServices(
+    {
+      ...opts,
+      // Paths on the command line are relative to where nopea runs; the loader takes absolute ones.
+      paths: opts.paths?.map((p) => path.resolve(cwd, p)),
+    },
+    config,
+  );
+  const branch = opts.stateBranch ?? config?.stateBranch ?? 'nopea-state';
+  const remote = opts.stateRemote ?? config?.stateRemote ?? 'origin';
+  const storeOpts: Parameters<typeof openState>[0] = { repoDir: repoRoot, branch, remote };
+  if (opts.gitAuthHeader) storeOpts.auth = { extraHeader: opts.gitAuthHeader };
+  const clientPromise = opts.offline ? undefined : connect(connectOptions(opts));
+  const [store, client] = await Promise.all([timer.time('state', () => openState(storeOpts)), clientPromise]);
+  let catalog = builtinCatalog();
+  if (client) {
+    catalog = await timer.time('discovery', async () => {
+      try {
+        return await discover(client);
+      } catch (err) {
+        throw describeApiError(err, `API discovery at ${client.server}`);
+      }
+    });
+  }
+  const ctx: RunContext = { repoRoot, cwd, store, catalog, timer, services };
+  if (client) ctx.client = client;
+  return ctx;
+}
+
+function connectOptions(opts: RunOptions): Parameters<typeof connect>[0] {
+  const out: Parameters<typeof connect>[0] = {};
+  if (opts.kubeconfig) out.kubeconfig = opts.kubeconfig;
+  if (opts.context) out.context = opts.context;
+  return out;
+}
+
+/** Loads, identifies, reads state and plans one service. */
+export async function prepareService(
+  ctx: RunContext,
+  spec: ServiceSpec,
+  opts: RunOptions,
+): Promise<PreparedService> {
+  const { timer } = ctx;
+  const manifests = await timer.time('source', () =>
+    loadManifests({
+      repoRoot: ctx.repoRoot,
+      paths: spec.paths,
+      kubectl: opts.kubectl ?? process.env.NOPEA_KUBECTL,
+    }),
+  );
+  const desired = identify(manifests, ctx.catalog, spec.namespace ? { namespace: spec.namespace } : {});
+  const state = await timer.time('state', () => ctx.store.readService(spec.name));
+  const plan = await timer.time('plan', () => planFor(ctx, spec, desired, state));
+  return { spec, desired, state, plan };
+}
+
+async function planFor(
+  ctx: RunContext,
+  spec: ServiceSpec,
+  desired: DesiredObject[],
+  state: ServiceState,
+): Promise<Plan> {
+  const desiredIds = new Set(desired.map((d) => d.id));
+  const lastApplied = (id: ResourceId): KubeObject | undefined =>
+    state.lastApplied.get(id)?.object as KubeObject | undefined;
+  const gone = (state.inventory?.objects ?? []).filter((o) => !desiredIds.has(o.id));
+  const prune: PruneCandidate[] = gone.map((o) => {
+    const candidate: PruneCandidate = { id: o.id, apiVersion: o.apiVersion };
+    const la = state.lastApplied.get(o.id);
+    if (la) {
+      candidate.lastApplied = la.object as KubeObject;
+      if (la.origin) candidate.origin = la.origin;
+    }
+    return candidate;
+  });
+  const observations: Observation[] = desired.map((d) => {
+    const o: Observation = { desired: d, intent: intentOf(d.object) };
+    const la = lastApplied(d.id);
+    if (la) o.lastApplied = la;
+    return o;
+  });
+
+  if (ctx.client) {
+    const client = ctx.client;
+    const [dry, live] = await Promise.all([
+      dryRunAll(client, desired),
+      readLive(client, liveTargets(desired, gone, ctx.catalog)).catch((err: unknown) => {
+        throw describeApiError(err, 'reading live objects');
+      }),
+    ]);
+    for (const o of observations) {
+      const l = live.get(o.desired.id);
+      if (l) o.live = l;
+      const r = dry.results.get(o.desired.id);
+      if (r) o.dryRun = r;
+      const note = dry.deferred.get(o.desired.id);
+      if (note) o.note = note;
+    }
+    for (const p of prune) {
+      const l = live.get(p.id);
+      if (l) p.live = l;
+    }
+  }
+  const input: Parameters<typeof planService>[0] = {
+    service: spec.name,
+    mode: ctx.client ? 'cluster' : 'offline',
+    objects: observations,
+    prune,
+  };
+  if (ctx.store.tip) input.stateCommit = ctx.store.tip;
+  return planService(input);
+}

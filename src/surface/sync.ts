@@ -1,0 +1,454 @@
+/**
+ * `sync`: stages 1–10 for the direct strategy. Per service: lock, plan, guard, apply, prune, wait,
+ * record. Nothing is written unless every object passed its dry-run and the guard; once anything is
+ * written, the outcome is recorded on the state branch whatever happens next.
+ */
+import { ulid } from 'ulid';
+import { NopeaError, errorMessage, formatProblem, type Problem } from '../errors.js';
+import type { KubeClient, RequestStats } from '../cluster/client.js';
+import { describeApiError } from '../cluster/explain.js';
+import { ServiceLock, holderIdentity } from '../cluster/lease.js';
+import { applyObject, getObject, type PropagationPolicy } from '../cluster/objects.js';
+import { applyAll, applyFailure, type ObjectResult } from '../apply/execute.js';
+import { guardPlan, type GuardResult, type PruneLimit } from '../apply/guard.js';
+import { pruneAll } from '../apply/prune.js';
+import { waitForHealth, type HealthReport, type HealthSnapshot } from '../health/wait.js';
+import { formatDiagnosis } from '../health/wait.js';
+import { intentOf } from '../resources/normalize.js';
+import type { DesiredObject } from '../resources/identify.js';
+import type { KubeObject, ResourceId } from '../resources/object.js';
+import type { Plan } from '../plan/types.js';
+import { comparableIntent } from '../plan/classify.js';
+import { jsonEqual } from '../plan/paths.js';
+import { redactSecret } from '../resources/secrets.js';
+import { statePaths } from '../state/layout.js';
+import type { DeployRecord, Inventory, LastApplied } from '../state/format.js';
+import type { ServiceState } from '../state/store.js';
+import type { RunOptions, ServiceSpec } from './options.js';
+import { StageTimer, openRun, prepareService, type PreparedService, type RunContext } from './prepare.js';
+import { sourceInfo, type SourceInfo } from './source-info.js';
+import type { StateChange } from '../state/change.js';
+
+export interface SyncOptions extends RunOptions {
+  /** Plan and guard only: no write to the cluster or the branch. */
+  dryRun?: boolean;
+  prune?: boolean;
+  wait?: boolean;
+  timeoutMs?: number;
+  forceConflicts?: boolean;
+  maxPrune?: PruneLimit;
+  allowPruneKinds?: string[];
+  recreateOnImmutable?: boolean;
+  propagationPolicy?: PropagationPolicy;
+  lockNamespace?: string;
+  lockTimeoutMs?: number;
+  /** Stops new writes and waits (SIGTERM/SIGINT); the outcome is still recorded. */
+  signal?: AbortSignal;
+  onEvent?: (event: SyncEvent) => void;
+}
+
+/** Progress of a sync, for the interfaces to render as they like. */
+export type SyncEvent =
+  | { type: 'plan'; service: string; plan: Plan }
+  | { type: 'lock-wait'; service: string; holder: string; expiresInSeconds: number }
+  | { type: 'stage'; service: string; stage: 'lock' | 'apply' | 'prune' | 'wait' | 'record' }
+  | { type: 'object'; service: string; result: ObjectResult }
+  | { type: 'health'; service: string; snapshot: HealthSnapshot };
+
+export type SyncOutcome = 'succeeded' | 'failed' | 'cancelled' | 'dry-run';
+
+export interface ServiceSyncResult {
+  service: string;
+  namespace?: string;
+  deployId: string;
+  outcome: SyncOutcome;
+  plan?: Plan;
+  objects: ObjectResult[];
+  kept: { id: ResourceId; reason: string }[];
+  health?: HealthReport;
+  error?: NopeaError;
+  durationMs: number;
+  /** State branch commit holding the record (absent for dry runs and refused syncs). */
+  stateCommit?: string;
+}
+
+export interface SyncResult {
+  services: ServiceSyncResult[];
+  requests?: RequestStats;
+}
+
+const DEFAULTS = { maxPrune: { count: 10 } as PruneLimit, timeoutMs: 5 * 60_000 };
+
+/** Syncs every selected service, one after the other. */
+export async function sync(opts: SyncOptions): Promise<SyncResult> {
+  const ctx = await openRun(opts);
+  try {
+    const services: ServiceSyncResult[] = [];
+    for (const spec of ctx.services) {
+      services.push(await syncService(ctx, spec, opts));
+      if (opts.signal?.aborted) break;
+    }
+    const result: SyncResult = { services };
+    if (ctx.client) result.requests = ctx.client.stats;
+    return result;
+  } finally {
+    ctx.client?.close();
+  }
+}
+
+function guardFor(prepared: PreparedService, opts: SyncOptions): GuardResult {
+  return guardPlan(prepared.plan, {
+    prune: opts.prune ?? prepared.spec.prune,
+    maxPrune: opts.maxPrune ?? DEFAULTS.maxPrune,
+    allowPruneKinds: opts.allowPruneKinds ?? [],
+    forceConflicts: opts.forceConflicts ?? false,
+    inventorySize: prepared.state.inventory?.objects.length ?? 0,
+    desiredCount: prepared.desired.length,
+  });
+}
+
+/**
+ * Takes the service lock. The Lease lives in the service's namespace; on a first deploy into a
+ * namespace the same change creates, that Namespace is applied first (its dry-run and the guard
+ * have passed) and the plan is made again under the lock.
+ */
+async function lockAndPlan(
+  ctx: RunContext,
+  client: KubeClient,
+  spec: ServiceSpec,
+  opts: SyncOptions,
+  deployId: string,
+): Promise<{ lock: ServiceLock; prepared: PreparedService; guard: GuardResult }> {
+  const namespace = opts.lockNamespace ?? spec.namespace ?? 'default';
+  const nsType = ctx.catalog.lookup('v1', 'Namespace').found;
+  let early: PreparedService | undefined;
+  if (
+    nsType &&
+    !(await getObject(client, nsType, '', namespace).catch((err: unknown) => {
+      throw describeApiError(err, `reading Namespace ${namespace} (for the lock)`);
+    }))
+  ) {
+    early = await prepareService(ctx, spec, opts);
+    guardFor(early, opts);
+    const ns = early.desired.find(
+      (d) => d.ref.group === '' && d.ref.kind === 'Namespace' && d.ref.name === namespace,
+    );
+    if (!ns) {
+      throw new NopeaError('input', {
+        message: `namespace ${namespace} does not exist, so the lock for service ${spec.name} cannot be taken there`,
+        hint: 'create the namespace, add it to the manifests, or pass --lock-namespace with an existing namespace',
+      });
+    }
+    try {
+      await applyObject(client, ns.type, intentOf(ns.object));
+    } catch (err) {
+      throw describeApiError(err, `apply of ${ns.id}`, ns.id);
+    }
+  }
+  opts.onEvent?.({ type: 'stage', service: spec.name, stage: 'lock' });
+  const lockOpts: Parameters<typeof ServiceLock.acquire>[1] = {
+    namespace,
+    service: spec.name,
+    holder: holderIdentity(deployId),
+    onWait: (holder, expiresInSeconds) =>
+      opts.onEvent?.({ type: 'lock-wait', service: spec.name, holder, expiresInSeconds }),
+  };
+  if (opts.lockTimeoutMs !== undefined) lockOpts.waitTimeoutMs = opts.lockTimeoutMs;
+  if (opts.signal) lockOpts.signal = opts.signal;
+  const lock = await ctx.timer.time('lock', () => ServiceLock.acquire(client, lockOpts));
+  try {
+    // Plan under the lock, against the newest state: another run may have finished meanwhile.
+    await ctx.store.refresh();
+    const prepared = await prepareService(ctx, spec, opts);
+    const guard = guardFor(prepared, opts);
+    return { lock, prepared, guard };
+  } catch (err) {
+    await lock.release();
+    throw err;
+  }
+}
+
+async function syncService(
+  run: RunContext,
+  spec: ServiceSpec,
+  opts: SyncOptions,
+): Promise<ServiceSyncResult> {
+  const started = Date.now();
+  // Stage timings are per service: each deploy record gets its own.
+  const ctx: RunContext = { ...run, timer: new StageTimer() };
+  const deployId = ulid();
+  const result: ServiceSyncResult = {
+    service: spec.name,
+    deployId,
+    outcome: 'failed',
+    objects: [],
+    kept: [],
+    durationMs: 0,
+  };
+  if (spec.namespace) result.namespace = spec.namespace;
+  const client = ctx.client;
+  if (!client) throw new NopeaError('input', 'sync needs a cluster; --offline only applies to diff');
+
+  if (opts.dryRun) {
+    try {
+      const prepared = await prepareService(ctx, spec, opts);
+      result.plan = prepared.plan;
+      opts.onEvent?.({ type: 'plan', service: spec.name, plan: prepared.plan });
+      const guard = guardFor(prepared, opts);
+      result.kept = guard.kept.map((k) => ({ id: k.entry.id, reason: k.reason }));
+      result.outcome = 'dry-run';
+    } catch (err) {
+      result.error = asNopeaError(err);
+    }
+    result.durationMs = Date.now() - started;
+    return result;
+  }
+
+  let lock: ServiceLock;
+  let prepared: PreparedService;
+  let guard: GuardResult;
+  try {
+    ({ lock, prepared, guard } = await lockAndPlan(ctx, client, spec, opts, deployId));
+  } catch (err) {
+    // Refused before anything was written: nothing to record.
+    result.error = asNopeaError(err);
+    result.durationMs = Date.now() - started;
+    return result;
+  }
+  result.plan = prepared.plan;
+  result.kept = guard.kept.map((k) => ({ id: k.entry.id, reason: k.reason }));
+  opts.onEvent?.({ type: 'plan', service: spec.name, plan: prepared.plan });
+
+  try {
+    await execute(ctx, client, prepared, guard, opts, result);
+  } catch (err) {
+    result.error = asNopeaError(err);
+    result.outcome = opts.signal?.aborted ? 'cancelled' : 'failed';
+  }
+  if (lock.lostReason && !result.error) {
+    result.error = new NopeaError(
+      'deploy',
+      `${lock.lostReason} while this run held it; the outcome may be mixed with that run's`,
+    );
+    result.outcome = 'failed';
+  }
+  try {
+    opts.onEvent?.({ type: 'stage', service: spec.name, stage: 'record' });
+    const source = await sourceInfo(ctx.repoRoot);
+    const committed = await ctx.timer.time('record', () =>
+      ctx.store.commit(buildStateChange(ctx, prepared, guard, result, started, source)),
+    );
+    result.stateCommit = committed.commit;
+  } catch (err) {
+    const recordError = asNopeaError(err);
+    result.error = result.error
+      ? new NopeaError(result.error.kind, [...result.error.problems, ...recordError.problems])
+      : recordError;
+    if (result.outcome === 'succeeded') result.outcome = 'failed';
+  } finally {
+    await lock.release();
+  }
+  result.durationMs = Date.now() - started;
+  return result;
+}
+
+async function execute(
+  ctx: RunContext,
+  client: KubeClient,
+  prepared: PreparedService,
+  guard: GuardResult,
+  opts: SyncOptions,
+  result: ServiceSyncResult,
+): Promise<void> {
+  const service = prepared.spec.name;
+  const onResult = (r: ObjectResult): void => opts.onEvent?.({ type: 'object', service, result: r });
+  const byId = new Map(prepared.plan.entries.map((e) => [e.id, e]));
+  opts.onEvent?.({ type: 'stage', service, stage: 'apply' });
+  const applyOpts: Parameters<typeof applyAll>[2] = {
+    forceConflicts: opts.forceConflicts ?? false,
+    recreateOnImmutable: opts.recreateOnImmutable ?? false,
+    onResult,
+  };
+  if (opts.signal) applyOpts.signal = opts.signal;
+  const applied = await ctx.timer.time('apply', () =>
+    applyAll(
+      client,
+      prepared.desired.map((desired) => ({ desired, entry: byId.get(desired.id)! })),
+      applyOpts,
+    ),
+  );
+  result.objects.push(...applied);
+  const failedApply = applyFailure(applied);
+  if (failedApply) throw failedApply;
+  if (opts.signal?.aborted) throw cancelled();
+
+  if (guard.prune.length > 0) {
+    opts.onEvent?.({ type: 'stage', service, stage: 'prune' });
+    const pruneOpts: Parameters<typeof pruneAll>[3] = {
+      propagationPolicy: opts.propagationPolicy ?? 'Background',
+      onResult,
+    };
+    if (opts.signal) pruneOpts.signal = opts.signal;
+    const pruned = await ctx.timer.time('prune', () => pruneAll(client, ctx.catalog, guard.prune, pruneOpts));
+    result.objects.push(...pruned);
+    const failedPrune = applyFailure(pruned);
+    if (failedPrune) throw failedPrune;
+    if (opts.signal?.aborted) throw cancelled();
+  }
+
+  if (opts.wait ?? true) {
+    opts.onEvent?.({ type: 'stage', service, stage: 'wait' });
+    const waitOpts: Parameters<typeof waitForHealth>[3] = {
+      timeoutMs: opts.timeoutMs ?? DEFAULTS.timeoutMs,
+      onProgress: (snapshot) => opts.onEvent?.({ type: 'health', service, snapshot }),
+    };
+    if (opts.signal) waitOpts.signal = opts.signal;
+    const targets = prepared.desired.map((d) => ({ id: d.id, type: d.type }));
+    const report = await ctx.timer.time('wait', () => waitForHealth(client, ctx.catalog, targets, waitOpts));
+    result.health = report;
+    if (opts.signal?.aborted) throw cancelled();
+    if (!report.ok) {
+      const problems: Problem[] = report.failures.map((f) => ({ message: formatDiagnosis(f) }));
+      const what = report.timedOut
+        ? `not healthy within ${Math.round((opts.timeoutMs ?? DEFAULTS.timeoutMs) / 1000)} s`
+        : 'failed its health check';
+      throw new NopeaError('deploy', [{ message: `service ${service} ${what}` }, ...problems]);
+    }
+  }
+  result.outcome = 'succeeded';
+}
+
+function cancelled(): NopeaError {
+  return new NopeaError('deploy', {
+    message: 'sync cancelled by a signal: no new writes were started; what was applied is recorded',
+  });
+}
+
+function asNopeaError(err: unknown): NopeaError {
+  if (err instanceof NopeaError) return err;
+  if ((err as { name?: string } | null)?.name === 'AbortError') return cancelled();
+  return new NopeaError('internal', errorMessage(err), { cause: err });
+}
+
+/** The last-applied entry for an object now in the cluster: its intent, Secret values hashed. */
+function lastAppliedEntry(
+  desired: DesiredObject,
+  previous: LastApplied | undefined,
+  deployId: string,
+  now: string,
+): LastApplied | undefined {
+  const intent = intentOf(desired.object);
+  const stored = comparableIntent(intent, previous?.object);
+  const sameOrigin =
+    previous?.origin?.file === desired.origin.file && previous?.origin?.line === desired.origin.line;
+  // Unchanged entries are not rewritten: the branch diff of a deploy shows what it changed.
+  if (
+    previous &&
+    sameOrigin &&
+    previous.apiVersion === desired.object.apiVersion &&
+    jsonEqual(stored, previous.object)
+  ) {
+    return undefined;
+  }
+  return {
+    format: 1,
+    id: desired.id,
+    apiVersion: desired.object.apiVersion,
+    origin: desired.origin,
+    deployId,
+    appliedAt: now,
+    object: redactSecret(intent, previous?.object as KubeObject | undefined) as LastApplied['object'],
+  };
+}
+
+function buildStateChange(
+  ctx: RunContext,
+  prepared: PreparedService,
+  guard: GuardResult,
+  result: ServiceSyncResult,
+  started: number,
+  source: SourceInfo,
+): StateChange {
+  const { spec, state, plan } = prepared;
+  const now = new Date().toISOString();
+  const outcome = result.outcome === 'dry-run' ? 'failed' : result.outcome;
+  const actions = new Map(result.objects.map((o) => [o.id, o.action]));
+  const writes: Record<string, unknown> = {};
+  const deletes: string[] = [];
+
+  const inCluster = new Map<ResourceId, string>();
+  for (const o of state.inventory?.objects ?? []) inCluster.set(o.id, o.apiVersion);
+  for (const d of prepared.desired) {
+    const action = actions.get(d.id);
+    const applied = action === 'created' || action === 'configured' || action === 'unchanged';
+    if (!applied) continue;
+    inCluster.set(d.id, d.object.apiVersion);
+    const entry = lastAppliedEntry(d, state.lastApplied.get(d.id), result.deployId, now);
+    if (entry) writes[statePaths.lastApplied(d.id)] = entry;
+  }
+  for (const o of result.objects) {
+    if (o.action !== 'pruned') continue;
+    inCluster.delete(o.id);
+    deletes.push(statePaths.lastApplied(o.id));
+  }
+  // Objects kept by their opt-out annotation are released: nopea stops tracking them.
+  for (const k of guard.kept) {
+    if (!k.entry.pruneDisabled) continue;
+    inCluster.delete(k.entry.id);
+    deletes.push(statePaths.lastApplied(k.entry.id));
+  }
+  const inventory: Inventory = {
+    format: 1,
+    service: spec.name,
+    namespace: spec.namespace ?? '',
+    objects: [...inCluster]
+      .map(([id, apiVersion]) => ({ id, apiVersion }))
+      .sort((a, b) => a.id.localeCompare(b.id)),
+  };
+  writes[statePaths.inventory] = inventory;
+
+  const record: DeployRecord = {
+    format: 1,
+    id: result.deployId,
+    service: spec.name,
+    namespace: spec.namespace ?? '',
+    source,
+    startedAt: new Date(started).toISOString(),
+    finishedAt: now,
+    strategy: { name: 'direct', reason: spec.strategy ? `configured in nopea.yaml` : 'default' },
+    plan: plan.counts,
+    objects: result.objects
+      .filter((o) => o.action !== 'unchanged')
+      .map((o) => ({ id: o.id, action: o.action })),
+    stages: ctx.timer.stages,
+    outcome,
+  };
+  if (result.error) {
+    record.error = {
+      kind: result.error.kind,
+      message: result.error.problems.map(formatProblem).join('\n').slice(0, 4000),
+    };
+  }
+  const env = process.env;
+  if (env.GITHUB_ACTOR) record.actor = env.GITHUB_ACTOR;
+  if (env.GITHUB_RUN_ID && env.GITHUB_REPOSITORY) {
+    record.runUrl = `${env.GITHUB_SERVER_URL ?? 'https://github.com'}/${env.GITHUB_REPOSITORY}/actions/runs/${env.GITHUB_RUN_ID}`;
+  }
+  writes[statePaths.deploy(result.deployId)] = record;
+  writes[statePaths.current] = {
+    format: 1,
+    service: spec.name,
+    deployId: result.deployId,
+    status: outcome,
+    updatedAt: now,
+  };
+  return {
+    service: spec.name,
+    message: `deploy ${spec.name} ${result.deployId} ${outcome}`,
+    writes,
+    deletes,
+  };
+}
+
+/** State as read for a service, re-exported for callers that show it. */
+export type { ServiceState };
