@@ -118,19 +118,19 @@ async function lockAndPlan(
   spec: ServiceSpec,
   opts: SyncOptions,
   deployId: string,
-): Promise<{ lock: ServiceLock; prepared: PreparedService; guard: GuardResult }> {
+): Promise<{ lock: ServiceLock; prepared: PreparedService; guard: GuardResult; early?: ObjectResult }> {
   const namespace = opts.lockNamespace ?? spec.namespace ?? 'default';
   const nsType = ctx.catalog.lookup('v1', 'Namespace').found;
-  let early: PreparedService | undefined;
+  let early: ObjectResult | undefined;
   if (
     nsType &&
     !(await getObject(client, nsType, '', namespace).catch((err: unknown) => {
       throw describeApiError(err, `reading Namespace ${namespace} (for the lock)`);
     }))
   ) {
-    early = await prepareService(ctx, spec, opts);
-    guardFor(early, opts);
-    const ns = early.desired.find(
+    const first = await prepareService(ctx, spec, opts);
+    guardFor(first, opts);
+    const ns = first.desired.find(
       (d) => d.ref.group === '' && d.ref.kind === 'Namespace' && d.ref.name === namespace,
     );
     if (!ns) {
@@ -140,7 +140,9 @@ async function lockAndPlan(
       });
     }
     try {
-      await applyObject(client, ns.type, intentOf(ns.object));
+      const applied = await applyObject(client, ns.type, intentOf(ns.object));
+      early = { id: ns.id, action: 'created', applied, intent: intentOf(ns.object) };
+      opts.onEvent?.({ type: 'object', service: spec.name, result: early });
     } catch (err) {
       throw describeApiError(err, `apply of ${ns.id}`, ns.id);
     }
@@ -161,7 +163,7 @@ async function lockAndPlan(
     await ctx.store.refresh();
     const prepared = await prepareService(ctx, spec, opts);
     const guard = guardFor(prepared, opts);
-    return { lock, prepared, guard };
+    return early ? { lock, prepared, guard, early } : { lock, prepared, guard };
   } catch (err) {
     await lock.release();
     throw err;
@@ -208,7 +210,9 @@ async function syncService(
   let prepared: PreparedService;
   let guard: GuardResult;
   try {
-    ({ lock, prepared, guard } = await lockAndPlan(ctx, client, spec, opts, deployId));
+    let early: ObjectResult | undefined;
+    ({ lock, prepared, guard, early } = await lockAndPlan(ctx, client, spec, opts, deployId));
+    if (early) result.objects.push(early);
   } catch (err) {
     // Refused before anything was written: nothing to record.
     result.error = asNopeaError(err);

@@ -1,0 +1,200 @@
+/**
+ * Moving the state branch between the repository and its remote: fetch the tip into a private ref, and
+ * publish a new commit with compare-and-swap (a push lease on a remote, `update-ref <new> <old>` for a
+ * repository without one). The user's branches, remote-tracking refs, FETCH_HEAD and hooks are never
+ * involved.
+ */
+import { NopeaError } from '../errors.js';
+import { GitCommandError, type Git } from './git.js';
+
+/** The branch the store works on, and how it is reached. */
+export interface BranchTarget {
+  /** Runner for local commands. */
+  git: Git;
+  /** Runner for fetch and push: `git` plus the auth header, when there is one. */
+  network: Git;
+  branch: string;
+  /** Remote name, or undefined to use the repository's own `refs/heads/<branch>`. */
+  remote: string | undefined;
+  /**
+   * Where to push: the remote's push URL, so that git does not also move `refs/remotes/<remote>/<branch>`
+   * (it does when pushing to a remote by name); the remote name when it has several push URLs.
+   */
+  pushTo?: string;
+  /** Fetch only the tip (`--depth=1`); see `openState` for when. */
+  shallow: boolean;
+  timeoutMs: number;
+}
+
+/** The ref the store reads: a private ref for a remote, so the user's refs are left alone. */
+export function trackingRef(target: Pick<BranchTarget, 'branch' | 'remote'>): string {
+  return target.remote ? `refs/nopea/${target.remote}/${target.branch}` : `refs/heads/${target.branch}`;
+}
+
+/** `branch nopea-state of remote origin` / `local branch nopea-state`. */
+export function describeTarget(target: Pick<BranchTarget, 'branch' | 'remote'>): string {
+  return target.remote
+    ? `branch ${target.branch} of remote ${target.remote}`
+    : `local branch ${target.branch}`;
+}
+
+/** The lines of git's output worth showing: errors, rejections and what the server said. */
+export function gitDetail(err: unknown): string {
+  if (!(err instanceof GitCommandError)) return err instanceof Error ? err.message : String(err);
+  if (err.timedOut) return `${err.command} timed out`;
+  const lines = err.output
+    .split('\n')
+    .map((l) => l.trim())
+    .filter((l) => /^(fatal|error|remote|!)[: \t]/i.test(l) || l.includes('rejected]'));
+  const text = (lines.length ? lines : err.output.split('\n').filter((l) => l.trim())).join('; ');
+  return text.length > 600 ? `${text.slice(0, 600)}…` : text || err.message;
+}
+
+/** A failed local git command as a state error naming the branch (NopeaErrors pass through). */
+export function localGitError(
+  target: Pick<BranchTarget, 'branch' | 'remote'>,
+  action: string,
+  err: unknown,
+): NopeaError {
+  if (err instanceof NopeaError) return err;
+  return new NopeaError('state', `could not ${action} ${describeTarget(target)}: ${gitDetail(err)}`, {
+    cause: err,
+  });
+}
+
+const PERMISSION =
+  /(\b403\b|\b401\b|permission to .* denied|permission denied|authentication failed|could not read username|terminal prompts disabled|invalid username or password|access denied|write access to repository not granted|not allowed to push)/i;
+const PROTECTED = /(protected branch|GH006|GH013|hook declined|repository rule violations)/i;
+const UNREACHABLE =
+  /(does not appear to be a git repository|could not read from remote repository|repository .*not found|could not resolve host|failed to connect|connection refused|connection timed out|unable to access)/i;
+
+function remoteError(target: BranchTarget, action: 'fetch' | 'push', err: unknown): NopeaError {
+  const where = describeTarget(target);
+  const detail = gitDetail(err);
+  // The cause is a GitCommandError, whose output is already scrubbed of secrets.
+  if (err instanceof GitCommandError && err.timedOut) {
+    return new NopeaError(
+      'state',
+      {
+        message: `could not ${action} ${where}: no answer within ${Math.round(target.timeoutMs / 1000)} s`,
+        hint: `check that remote ${target.remote} is reachable from this machine`,
+      },
+      { cause: err },
+    );
+  }
+  let hint: string;
+  // Permission first: GitHub refuses a token without write access before any branch rule runs.
+  if (PERMISSION.test(detail)) {
+    hint =
+      action === 'push'
+        ? 'check that the credentials may push to the repository (GitHub Actions: `permissions: contents: write`)'
+        : 'check that the credentials may read the repository (GitHub Actions: `permissions: contents: read`)';
+  } else if (action === 'push' && PROTECTED.test(detail)) {
+    hint = `the branch ${target.branch} is protected; exempt it from branch protection and rulesets, or let the token bypass them`;
+  } else if (UNREACHABLE.test(detail)) {
+    hint = `check the URL of remote ${target.remote}, that it is reachable, and that the credentials may access it`;
+  } else {
+    hint = `check remote ${target.remote}: its URL, network access and credentials`;
+  }
+  return new NopeaError(
+    'state',
+    { message: `could not ${action} ${where}: ${detail}`, hint },
+    { cause: err },
+  );
+}
+
+/**
+ * Fetches the branch tip into the private ref and returns it, or undefined when the branch does not
+ * exist yet (a first deploy). Unreachable remotes and refused credentials are errors.
+ */
+export async function fetchTip(target: BranchTarget): Promise<string | undefined> {
+  const ref = trackingRef(target);
+  if (target.remote) {
+    try {
+      await target.network.run([
+        'fetch',
+        '--quiet',
+        '--no-tags',
+        '--no-write-fetch-head',
+        '--recurse-submodules=no',
+        // Without this, git also updates refs/remotes/<remote>/<branch> when the configured refspec covers it.
+        '--refmap=',
+        ...(target.shallow ? ['--depth=1'] : []),
+        target.remote,
+        `+refs/heads/${target.branch}:${ref}`,
+      ]);
+    } catch (err) {
+      if (err instanceof GitCommandError && /couldn't find remote ref/i.test(err.output)) {
+        // The branch is gone (or never existed): forget any tip an earlier run fetched.
+        await target.git.run(['update-ref', '-d', ref]).catch((e: unknown) => {
+          throw localGitError(target, 'reset the private ref of', e);
+        });
+        return undefined;
+      }
+      throw remoteError(target, 'fetch', err);
+    }
+  }
+  try {
+    return (await target.git.run(['rev-parse', '--verify', '--quiet', `${ref}^{commit}`])).trim();
+  } catch (err) {
+    if (err instanceof GitCommandError && err.exitCode === 1) return undefined;
+    throw localGitError(target, 'read', err);
+  }
+}
+
+/** Whether git refused an update because the branch moved: the caller fetches, rebuilds and retries. */
+export function isRaceRejection(detail: string): boolean {
+  return (
+    /\[rejected\].*\((stale info|fetch first|non-fast-forward)\)/i.test(detail) ||
+    /\[remote rejected\].*\((cannot lock ref|failed to update ref|incorrect old value|reference already exists)/i.test(
+      detail,
+    ) ||
+    /cannot lock ref .*(is at .* but expected|reference already exists)/i.test(detail)
+  );
+}
+
+/**
+ * Moves the branch from `expected` (undefined: the branch must not exist) to `commit`. Returns false
+ * when another writer moved it first; any other failure is an error naming the branch and what to check.
+ */
+export async function publishCommit(
+  target: BranchTarget,
+  commit: string,
+  expected: string | undefined,
+  message: string,
+): Promise<boolean> {
+  const branchRef = `refs/heads/${target.branch}`;
+  if (!target.remote) {
+    // The all-zero old value means "must not exist"; its length follows the repository's hash.
+    const old = expected ?? '0'.repeat(commit.length);
+    try {
+      await target.git.run(['update-ref', '-m', message, branchRef, commit, old]);
+      return true;
+    } catch (err) {
+      if (isRaceRejection(gitDetail(err))) return false;
+      throw localGitError(target, 'update', err);
+    }
+  }
+  try {
+    await target.network.run([
+      'push',
+      '--porcelain',
+      '--no-verify',
+      '--no-follow-tags',
+      '--no-signed',
+      '--recurse-submodules=no',
+      // Empty expected value: the branch must not exist yet, so two first deploys cannot both create it.
+      `--force-with-lease=${branchRef}:${expected ?? ''}`,
+      target.pushTo ?? target.remote,
+      `${commit}:${branchRef}`,
+    ]);
+  } catch (err) {
+    if (isRaceRejection(gitDetail(err))) return false;
+    throw remoteError(target, 'push', err);
+  }
+  // Keep the private ref at what we just published, so the next read needs no fetch to see it.
+  await target.git.run(['update-ref', trackingRef(target), commit]).catch((err: unknown) => {
+    throw localGitError(target, 'record the pushed tip of', err);
+  });
+  return true;
+}

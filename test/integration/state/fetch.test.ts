@@ -1,0 +1,113 @@
+import { execFileSync } from 'node:child_process';
+import { monotonicFactory } from 'ulid';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { serializeStateFile } from '../../../src/state/format.js';
+import { openState } from '../../../src/state/store.js';
+import { cloneRemote, git, makeRepo, type TestRepo } from '../../helpers/git.js';
+import { deployChange, deployRecord } from './records.js';
+
+const nextId = monotonicFactory();
+const HISTORY = 200;
+
+/** A fast-import stream of `count` state commits for service web, one deploy record each. */
+function history(count: number): { stream: string; ids: string[] } {
+  const ids: string[] = [];
+  let stream = '';
+  const file = (path: string, content: string): string =>
+    `M 100644 inline ${path}\ndata ${Buffer.byteLength(content)}\n${content}\n`;
+  for (let i = 0; i < count; i++) {
+    const id = nextId();
+    ids.push(id);
+    const message = `deploy web ${id} succeeded`;
+    stream += `commit refs/heads/nopea-state\ncommitter nopea <nopea@users.noreply.github.com> ${1_700_000_000 + i} +0000\n`;
+    stream += `data ${message.length}\n${message}\n`;
+    if (i === 0) stream += file('.nopea/format', '1\n');
+    stream += file(`.nopea/services/web/deploys/${id}.json`, serializeStateFile(deployRecord('web', id)));
+    stream += file(
+      '.nopea/services/web/current.json',
+      serializeStateFile({
+        format: 1,
+        service: 'web',
+        deployId: id,
+        status: 'succeeded',
+        updatedAt: '2026-11-27T10:00:00Z',
+      }),
+    );
+  }
+  return { stream, ids };
+}
+
+describe('fetching the state branch', () => {
+  let repo: TestRepo;
+  let ids: string[];
+  let tip: string;
+
+  beforeAll(async () => {
+    repo = await makeRepo();
+    const built = history(HISTORY);
+    ids = built.ids;
+    execFileSync('git', ['fast-import', '--quiet'], { cwd: repo.remote, input: built.stream });
+    tip = await git(repo.remote, 'rev-parse', 'refs/heads/nopea-state');
+    expect(await git(repo.remote, 'rev-list', '--count', 'nopea-state')).toBe(String(HISTORY));
+  });
+  afterAll(async () => {
+    await repo.cleanup();
+  });
+
+  it('fetches only the tip into a shallow checkout, and writes on top of it', async () => {
+    const clone = await cloneRemote(repo.remote, { depth: 1 });
+    try {
+      const store = await openState({ repoDir: clone.work });
+      expect(store.tip).toBe(tip);
+      // Only the tip commit came over; its parents are behind the shallow boundary.
+      expect(await git(clone.work, 'rev-list', '--count', 'refs/nopea/origin/nopea-state')).toBe('1');
+      const state = await store.readService('web');
+      expect(state.current?.deployId).toBe(ids.at(-1));
+      expect((await store.listDeploys('web', { limit: 3 })).map((d) => d.id)).toEqual(
+        ids.slice(-3).reverse(),
+      );
+
+      const next = nextId();
+      const result = await store.commit(deployChange('web', next, ['/Service/web/api']));
+      expect(await git(repo.remote, 'rev-parse', 'nopea-state^')).toBe(tip);
+      expect(await git(repo.remote, 'rev-parse', 'nopea-state')).toBe(result.commit);
+      expect(await git(repo.remote, 'rev-list', '--count', 'nopea-state')).toBe(String(HISTORY + 1));
+      // Retention (50) applied in the same commit: the 151 oldest records of the 201 are gone.
+      const records = await git(
+        repo.remote,
+        'ls-tree',
+        '--name-only',
+        'nopea-state',
+        '.nopea/services/web/deploys/',
+      );
+      expect(records.split('\n')).toHaveLength(50);
+      await git(repo.remote, 'fsck', '--no-dangling');
+    } finally {
+      await clone.cleanup();
+    }
+  });
+
+  it('keeps a full clone full', async () => {
+    const clone = await cloneRemote(repo.remote);
+    try {
+      const store = await openState({ repoDir: clone.work });
+      expect(store.tip).toBe(await git(repo.remote, 'rev-parse', 'nopea-state'));
+      expect(await git(clone.work, 'rev-parse', '--is-shallow-repository')).toBe('false');
+    } finally {
+      await clone.cleanup();
+    }
+  });
+
+  it('forgets a fetched tip when the branch is deleted on the remote', async () => {
+    const other = await makeRepo();
+    try {
+      const store = await openState({ repoDir: other.work });
+      await store.commit(deployChange('web', nextId(), ['/Service/web/api']));
+      await git(other.remote, 'update-ref', '-d', 'refs/heads/nopea-state');
+      expect(await store.refresh()).toBeUndefined();
+      expect(await git(other.work, 'for-each-ref', 'refs/nopea')).toBe('');
+    } finally {
+      await other.cleanup();
+    }
+  });
+});

@@ -1,0 +1,62 @@
+import { describe, expect, it } from 'vitest';
+import { GitCommandError, parseBatchOutput, scrubSecrets } from '../../../src/state/git.js';
+import { gitDetail, isRaceRejection } from '../../../src/state/remote.js';
+
+const sha = (c: string): string => c.repeat(40);
+
+describe('parseBatchOutput', () => {
+  it('cuts contents by byte size, multi-byte characters and newlines included', () => {
+    const first = Buffer.from('{"name":"ünïcødé"}\n\nmore\n');
+    const second = Buffer.from('x');
+    const out = Buffer.concat([
+      Buffer.from(`${sha('a')} blob ${first.length}\n`),
+      first,
+      Buffer.from('\n'),
+      Buffer.from('abc:.nopea/missing.json missing\n'),
+      Buffer.from(`${sha('b')} blob ${second.length}\n`),
+      second,
+      Buffer.from('\n'),
+    ]);
+    const objects = parseBatchOutput(out, 3);
+    expect(objects[0]?.content.toString()).toBe(first.toString());
+    expect(objects[1]).toBeUndefined();
+    expect(objects[2]).toMatchObject({ sha: sha('b'), type: 'blob' });
+    expect(objects[2]?.content.toString()).toBe('x');
+  });
+
+  it('reports truncated output', () => {
+    expect(() => parseBatchOutput(Buffer.from(''), 1)).toThrow(GitCommandError);
+  });
+});
+
+describe('scrubSecrets', () => {
+  it('removes the header, its credential, and credentials in URLs', () => {
+    const header = 'AUTHORIZATION: basic eC1hY2Nlc3MtdG9rZW46Z2hzX3NlY3JldA==';
+    const text = `fatal: unable to access 'https://x-access-token:ghs_secret@github.com/acme/web/': ${header} eC1hY2Nlc3MtdG9rZW46Z2hzX3NlY3JldA==`;
+    const scrubbed = scrubSecrets(text, [header]);
+    expect(scrubbed).not.toContain('ghs_secret');
+    expect(scrubbed).not.toContain('eC1hY2Nlc3MtdG9rZW46Z2hzX3NlY3JldA==');
+    expect(scrubbed).toContain('https://***@github.com/acme/web/');
+  });
+});
+
+describe('push rejections', () => {
+  it.each([
+    '!\tabc:refs/heads/nopea-state\t[rejected] (stale info)',
+    '!\tabc:refs/heads/nopea-state\t[rejected] (fetch first)',
+    '!\tabc:refs/heads/nopea-state\t[rejected] (non-fast-forward)',
+    "!\tabc:refs/heads/nopea-state\t[remote rejected] (cannot lock ref 'refs/heads/nopea-state': is at 1 but expected 2)",
+    "fatal: update_ref failed for ref 'refs/heads/nopea-state': cannot lock ref 'refs/heads/nopea-state': reference already exists",
+  ])('retries on %s', (line) => {
+    expect(
+      isRaceRejection(gitDetail(new GitCommandError('git push', 1, `To remote\n${line}\nDone\n`, false))),
+    ).toBe(true);
+  });
+
+  it.each([
+    '!\tabc:refs/heads/nopea-state\t[remote rejected] (protected branch hook declined)',
+    'remote: Permission to acme/web.git denied to github-actions[bot].',
+  ])('does not retry on %s', (line) => {
+    expect(isRaceRejection(gitDetail(new GitCommandError('git push', 1, line, false)))).toBe(false);
+  });
+});
