@@ -17,6 +17,7 @@ import type { KubeObject, ResourceId } from '../resources/object.js';
 import { loadConfig } from '../source/config.js';
 import { loadManifests } from '../source/load.js';
 import { planService, type Observation, type PruneCandidate } from '../plan/classify.js';
+import { provablyUnchanged } from '../plan/shortcut.js';
 import type { Plan } from '../plan/types.js';
 import { openState, type StateStore } from '../state/store.js';
 import type { ServiceState } from '../state/store.js';
@@ -156,17 +157,24 @@ async function planFor(
 
   if (ctx.client) {
     const client = ctx.client;
-    const [dry, live] = await Promise.all([
-      dryRunAll(client, desired),
-      readLive(client, liveTargets(desired, gone, ctx.catalog)).catch((err: unknown) => {
-        throw describeApiError(err, 'reading live objects');
-      }),
-    ]);
+    // Live objects first: they tell which objects need no dry-run at all (see plan/shortcut.ts).
+    const live = await readLive(client, liveTargets(desired, gone, ctx.catalog)).catch((err: unknown) => {
+      throw describeApiError(err, 'reading live objects');
+    });
     for (const o of observations) {
       const l = live.get(o.desired.id);
       if (l) o.live = l;
+    }
+    const needDryRun = observations.filter((o) => !provablyUnchanged(o.intent, o.lastApplied, o.live));
+    const dryRunSet = new Set(needDryRun);
+    const dry = await dryRunAll(
+      client,
+      needDryRun.map((o) => o.desired),
+    );
+    for (const o of observations) {
       const r = dry.results.get(o.desired.id);
       if (r) o.dryRun = r;
+      else if (!dryRunSet.has(o) && o.live) o.dryRun = o.live;
       const note = dry.deferred.get(o.desired.id);
       if (note) o.note = note;
     }
