@@ -32,27 +32,46 @@ function fieldSetsByManager(live: KubeObject): Map<string, FieldSet[]> {
   return out;
 }
 
-function matchesKey(keyJson: string, item: unknown): boolean {
-  if (!isPlainObject(item)) return false;
+/** Server-side defaults of associative-list key fields the intent may leave out. */
+const KEY_DEFAULTS: Record<string, unknown> = { protocol: 'TCP' };
+
+/** How an associative key matches an item: exactly, with defaulted key fields the item omits, or not. */
+function keyMatch(keyJson: string, item: unknown): 'exact' | 'defaulted' | undefined {
+  if (!isPlainObject(item)) return undefined;
   let key: unknown;
   try {
     key = JSON.parse(keyJson);
   } catch {
-    return false;
+    return undefined;
   }
-  if (!isPlainObject(key)) return false;
-  return Object.entries(key).every(([k, v]) => JSON.stringify(item[k]) === JSON.stringify(v));
+  if (!isPlainObject(key)) return undefined;
+  let defaulted = false;
+  for (const [k, v] of Object.entries(key)) {
+    if (item[k] === undefined) {
+      // The intent left a key field to its default (e.g. a port's protocol): the server keyed it by that default.
+      if (k in KEY_DEFAULTS && JSON.stringify(KEY_DEFAULTS[k]) !== JSON.stringify(v)) return undefined;
+      defaulted = true;
+    } else if (JSON.stringify(item[k]) !== JSON.stringify(v)) {
+      return undefined;
+    }
+  }
+  return defaulted ? 'defaulted' : 'exact';
 }
 
 /** The child set for a list item: by associative key (`k:`), by value (`v:`) or by index (`i:`). */
 function listChild(set: FieldSet, item: unknown, index: number): FieldSet | undefined {
+  let fallback: FieldSet | undefined;
   for (const [k, child] of Object.entries(set)) {
     if (!isPlainObject(child)) continue;
-    if (k.startsWith('k:') && matchesKey(k.slice(2), item)) return child;
+    if (k.startsWith('k:')) {
+      const m = keyMatch(k.slice(2), item);
+      if (m === 'exact') return child;
+      if (m === 'defaulted') fallback ??= child;
+    }
     if (k.startsWith('v:') && k.slice(2) === JSON.stringify(item)) return child;
     if (k === `i:${index}`) return child;
   }
-  return undefined;
+  return fallback;
 }
 
 /**

@@ -62,3 +62,39 @@ describe('ownership', () => {
     expect(unownedPaths(bare, withFields(bare, []), 'nopea')).toEqual([]);
   });
 });
+
+describe('associative keys with defaulted fields', () => {
+  it('matches a port without protocol to the server key with protocol TCP, never to UDP', () => {
+    const intent: KubeObject = {
+      apiVersion: 'v1',
+      kind: 'Service',
+      metadata: { name: 's' },
+      spec: { ports: [{ port: 53 }, { port: 53, protocol: 'UDP' }] },
+    };
+    const live = withFields(intent, [
+      [
+        'nopea',
+        {
+          'f:spec': {
+            'f:ports': {
+              'k:{"port":53,"protocol":"UDP"}': { '.': {}, 'f:port': {}, 'f:protocol': {} },
+              'k:{"port":53,"protocol":"TCP"}': { '.': {}, 'f:port': {} },
+            },
+          },
+        },
+      ],
+    ]);
+    expect(unownedPaths(intent, live, 'nopea')).toEqual([]);
+    const onlyUdp = withFields(intent, [
+      [
+        'nopea',
+        {
+          'f:spec': {
+            'f:ports': { 'k:{"port":53,"protocol":"UDP"}': { '.': {}, 'f:port': {}, 'f:protocol': {} } },
+          },
+        },
+      ],
+    ]);
+    expect(unownedPaths(intent, onlyUdp, 'nopea')).toEqual([['spec', 'ports', 0]]);
+  });
+});
