@@ -96,7 +96,24 @@ async function waitEstablished(
   return `not Established after ${Math.round(timeoutMs / 1000)} s (${last})`;
 }
 
-async function applyOne(client: KubeClient, item: ApplyItem, opts: ApplyOptions): Promise<ObjectResult> {
+/** A 404 because the object's namespace is not visible yet (the apiserver's admission cache lags a new namespace). */
+function namespaceNotYetVisible(err: unknown, namespace: string, fresh: ReadonlySet<string>): boolean {
+  return (
+    err instanceof ApiError &&
+    err.status === 404 &&
+    fresh.has(namespace) &&
+    err.message.includes(`namespaces "${namespace}" not found`)
+      err.message,
+    )
+  );
+}
+
+async function applyOne(
+  client: KubeClient,
+  item: ApplyItem,
+  opts: ApplyOptions,
+  freshNamespaces: ReadonlySet<string>,
+): Promise<ObjectResult> {
   const { desired, entry } = item;
   if (entry.action === 'unchanged') return { id: desired.id, action: 'unchanged' };
   if (opts.signal?.aborted) return { id: desired.id, action: 'skipped' };
@@ -104,12 +121,15 @@ async function applyOne(client: KubeClient, item: ApplyItem, opts: ApplyOptions)
   // Drift is taken back without --force-conflicts: those fields were nopea's until someone changed them.
   const force = opts.forceConflicts || (Boolean(entry.drift?.length) && !entry.conflicts?.length);
   const attempt = async (): Promise<KubeObject> => {
-    // A CRD applied a moment ago may not be served yet; retry NotFound briefly for its resources.
+    // A CRD or Namespace applied a moment ago may not be served or admitted yet: retry NotFound briefly.
     for (let i = 0; ; i++) {
       try {
         return await applyObject(client, desired.type, intent, { force });
       } catch (err) {
-        if (!(desired.crdPending && err instanceof ApiError && err.status === 404 && i < 8)) throw err;
+        const pending =
+          (desired.crdPending && err instanceof ApiError && err.status === 404) ||
+          namespaceNotYetVisible(err, desired.ref.namespace, freshNamespaces);
+        if (!pending || i >= 8) throw err;
         await sleep(250 * (i + 1), undefined, { signal: opts.signal });
       }
     }
@@ -189,6 +209,7 @@ export async function applyAll(
 ): Promise<ObjectResult[]> {
   const results: ObjectResult[] = [];
   const waves = applyWaves(items, (i) => i.desired.ref);
+  const freshNamespaces = new Set<string>();
   let stopped = false;
   for (const wave of waves) {
     if (stopped || opts.signal?.aborted) {
@@ -204,7 +225,7 @@ export async function applyAll(
     }
     const done = await Promise.all(
       wave.map(async (item) => {
-        const r = await applyOne(client, item, opts);
+        const r = await applyOne(client, item, opts, freshNamespaces);
         opts.onResult?.(r);
         return r;
       }),
@@ -220,6 +241,11 @@ export async function applyAll(
         continue;
       const problem = await waitEstablished(client, item.desired, opts.crdTimeoutMs ?? 60_000, opts.signal);
       if (problem) done[i] = failure(item, `${item.desired.id}: ${problem}`);
+    }
+    for (const [i, item] of wave.entries()) {
+      const { ref } = item.desired;
+      if (ref.group === '' && ref.kind === 'Namespace' && done[i]!.action === 'created')
+        freshNamespaces.add(ref.name);
     }
     results.push(...done);
     if (done.some((r) => r.action === 'failed')) stopped = true;
