@@ -103,8 +103,6 @@ function namespaceNotYetVisible(err: unknown, namespace: string, fresh: Readonly
     err.status === 404 &&
     fresh.has(namespace) &&
     err.message.includes(`namespaces "${namespace}" not found`)
-      err.message,
-    )
   );
 }
 
