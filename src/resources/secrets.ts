@@ -1,14 +1,17 @@
 /**
  * Secret values never leave memory: plans show them masked the way kubectl diff does, and the state
- * branch stores only salted, key-stretched hashes (enough to tell "git changed this value").
+ * branch stores only salted HMACs (enough to tell "git changed this value"). The salt is random per
+ * object, so equal values in two Secrets or two repositories do not match and no precomputed table
+ * applies. Setting NOPEA_SECRET_HASH_KEY (a CI secret) adds a key the branch never sees, so even a
+ * weak value cannot be guessed from the branch.
  */
-import { randomBytes, scryptSync } from 'node:crypto';
+import { createHmac, randomBytes } from 'node:crypto';
 import { isPlainObject, type KubeObject, groupOf } from './object.js';
 
 export const MASK = '***';
 const LAST_APPLIED = 'kubectl.kubernetes.io/last-applied-configuration';
 const VALUE_FIELDS = ['data', 'stringData'] as const;
-const HASH_PREFIX = 'nopea-scrypt:';
+const HASH_PREFIX = 'nopea-hmac:';
 
 /** Whether an object is a core/v1 Secret. */
 export function isSecret(obj: { apiVersion: string; kind: string } | undefined): boolean {
@@ -55,9 +58,10 @@ export function maskSecret(obj: KubeObject): KubeObject {
   return maskSecretPair(obj, obj).after ?? obj;
 }
 
-function hashValue(value: string, salt: Buffer): string {
-  // scrypt, not a plain digest: a leaked state branch must not make weak secrets cheap to guess.
-  const digest = scryptSync(value, salt, 24, { N: 1 << 12, r: 8, p: 1 });
+function hashValue(value: string, salt: Buffer, key: string): string {
+  const digest = createHmac('sha256', Buffer.concat([salt, Buffer.from(key)]))
+    .update(value)
+    .digest();
   return `${HASH_PREFIX}${salt.toString('base64url')}:${digest.toString('base64url')}`;
 }
 
@@ -74,16 +78,20 @@ function saltOf(redacted: KubeObject | undefined): Buffer | undefined {
 }
 
 /**
- * A Secret with every value replaced by a salted scrypt hash, for the state branch. Reuses the salt
- * of `previous` (an earlier redaction) when given, so unchanged values hash identically.
+ * A Secret with every value replaced by a salted HMAC, for the state branch. Reuses the salt of
+ * `previous` (an earlier redaction) when given, so unchanged values hash identically.
  */
-export function redactSecret(obj: KubeObject, previous?: KubeObject): KubeObject {
+export function redactSecret(
+  obj: KubeObject,
+  previous?: KubeObject,
+  key: string = process.env.NOPEA_SECRET_HASH_KEY ?? '',
+): KubeObject {
   if (!isSecret(obj)) return obj;
   const salt = saltOf(previous) ?? randomBytes(16);
   const out = structuredClone(obj);
   for (const field of VALUE_FIELDS) {
     const values = valuesOf(out, field);
-    for (const key of Object.keys(values)) values[key] = hashValue(String(values[key]), salt);
+    for (const k of Object.keys(values)) values[k] = hashValue(String(values[k]), salt, key);
   }
   const ann = out.metadata.annotations;
   if (ann && Object.hasOwn(ann, LAST_APPLIED)) ann[LAST_APPLIED] = MASK;

@@ -116,3 +116,17 @@ describe('plural guesses for offline use', () => {
     ]);
   });
 });
+
+describe('secret hashing key', () => {
+  it('depends on NOPEA_SECRET_HASH_KEY so the branch alone cannot confirm a guess', () => {
+    const s: KubeObject = {
+      apiVersion: 'v1',
+      kind: 'Secret',
+      metadata: { name: 's' },
+      data: { k: 'dmFsdWU=' },
+    };
+    const plain = redactSecret(s, undefined, '');
+    expect(redactSecret(s, plain, '')).toEqual(plain);
+    expect(redactSecret(s, plain, 'ci-key')).not.toEqual(plain);
+  });
+});
