@@ -37,6 +37,9 @@ node24() {
 echo "node $(node --version) on $(uname -sm)"
 # The control plane must exist before the integration tests; a build failure fails the run loudly.
 gate "control plane build (cached)" bash test/cluster/build.sh
+# Tests that render kustomizations use the kubectl built with the control plane, never one on PATH.
+bindir=$(bash test/cluster/build.sh 2>/dev/null | tail -n 1)
+export NOPEA_TEST_KUBECTL="$bindir/kubectl"
 gate "typecheck" npx tsc --noEmit
 gate "lint" npx eslint .
 gate "format" npx prettier --check .
