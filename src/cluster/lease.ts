@@ -52,6 +52,27 @@ export interface LockOptions {
   /** Called while waiting, with the current holder and seconds until its lease expires. */
   onWait?: (holder: string, expiresInSeconds: number) => void;
   signal?: AbortSignal;
+  /** Counts the lock's own requests (taking, renewing, releasing), so a run can tell them from object writes. */
+  requests?: LockRequests;
+}
+
+/**
+ * API requests made for the lock. A sync that changes nothing still takes and releases its Lease;
+ * counting those apart lets "no object was written" be checked exactly.
+ */
+export class LockRequests {
+  get = 0;
+  create = 0;
+  update = 0;
+  delete = 0;
+
+  get total(): number {
+    return this.get + this.create + this.update + this.delete;
+  }
+
+  get writes(): number {
+    return this.create + this.update + this.delete;
+  }
 }
 
 /** Kubernetes MicroTime: RFC 3339 with six fractional digits. */
@@ -68,10 +89,13 @@ export function holderIdentity(deployId: string, env: NodeJS.ProcessEnv = proces
 export class ServiceLock {
   private timer: NodeJS.Timeout | undefined;
   private lost: string | undefined;
+  /** A renewal in flight: release waits for it, or its new resourceVersion would fail the delete's precondition. */
+  private renewing: Promise<void> | undefined;
 
   private constructor(
     private readonly client: KubeClient,
     private lease: Lease,
+    private readonly requests: LockRequests,
   ) {}
 
   get name(): string {
@@ -91,6 +115,7 @@ export class ServiceLock {
     const deadline = Date.now() + (opts.waitTimeoutMs ?? 5 * 60_000);
     const describe = (err: unknown): NopeaError =>
       describeApiError(err, `taking the lock (Lease ${opts.namespace}/${name})`);
+    const requests = opts.requests ?? new LockRequests();
     for (let attempt = 0; attempt < 10_000; attempt++) {
       const now = Date.now();
       const spec = {
@@ -101,6 +126,7 @@ export class ServiceLock {
       };
       let current: Lease | undefined;
       try {
+        requests.get++;
         const res = await client.request<Lease>({ method: 'GET', path, verb: 'get', allow: [404] });
         current = res.status === 404 ? undefined : res.body;
       } catch (err) {
@@ -118,13 +144,14 @@ export class ServiceLock {
             },
             spec: { ...spec, leaseTransitions: 0 },
           };
+          requests.create++;
           const res = await client.request<Lease>({
             method: 'POST',
             path: resourcePath(LEASE_TYPE, opts.namespace),
             body,
             verb: 'create',
           });
-          return ServiceLock.held(client, res.body, seconds);
+          return ServiceLock.held(client, res.body, seconds, requests);
         }
         const holder = current.spec.holderIdentity ?? '';
         const renewed = Date.parse(current.spec.renewTime ?? current.spec.acquireTime ?? '') || 0;
@@ -137,8 +164,9 @@ export class ServiceLock {
               leaseTransitions: (current.spec.leaseTransitions ?? 0) + (holder === opts.holder ? 0 : 1),
             },
           };
+          requests.update++;
           const res = await client.request<Lease>({ method: 'PUT', path, body, verb: 'update' });
-          return ServiceLock.held(client, res.body, seconds);
+          return ServiceLock.held(client, res.body, seconds, requests);
         }
         if (now >= deadline) {
           throw new NopeaError('deploy', {
@@ -159,9 +187,22 @@ export class ServiceLock {
     throw new NopeaError('deploy', `could not take Lease ${opts.namespace}/${name}: too many races`);
   }
 
-  private static held(client: KubeClient, lease: Lease, seconds: number): ServiceLock {
-    const lock = new ServiceLock(client, lease);
-    lock.timer = setInterval(() => void lock.renew(), Math.max(1000, (seconds * 1000) / 3));
+  private static held(
+    client: KubeClient,
+    lease: Lease,
+    seconds: number,
+    requests: LockRequests,
+  ): ServiceLock {
+    const lock = new ServiceLock(client, lease, requests);
+    lock.timer = setInterval(
+      () => {
+        if (lock.renewing) return;
+        lock.renewing = lock.renew().finally(() => {
+          lock.renewing = undefined;
+        });
+      },
+      Math.max(1000, (seconds * 1000) / 3),
+    );
     lock.timer.unref();
     return lock;
   }
@@ -169,6 +210,7 @@ export class ServiceLock {
   private async renew(): Promise<void> {
     const body: Lease = { ...this.lease, spec: { ...this.lease.spec, renewTime: microTime(Date.now()) } };
     try {
+      this.requests.update++;
       const res = await this.client.request<Lease>({
         method: 'PUT',
         path: resourcePath(LEASE_TYPE, this.lease.metadata.namespace, this.name),
@@ -193,8 +235,10 @@ export class ServiceLock {
   /** Gives the lease up (if still ours), so a waiting run can go on at once. */
   async release(): Promise<void> {
     this.stopRenewing();
+    await this.renewing;
     if (this.lost) return;
     try {
+      this.requests.delete++;
       await this.client.request({
         method: 'DELETE',
         path: resourcePath(LEASE_TYPE, this.lease.metadata.namespace, this.name),

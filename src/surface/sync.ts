@@ -5,16 +5,18 @@
  */
 import { ulid } from 'ulid';
 import { NopeaError, errorMessage, formatProblem, type Problem } from '../errors.js';
-import type { KubeClient, RequestStats } from '../cluster/client.js';
+import type { KubeClient, RequestStats, Verb } from '../cluster/client.js';
+import { ApiError } from '../cluster/errors.js';
 import { describeApiError } from '../cluster/explain.js';
-import { ServiceLock, holderIdentity } from '../cluster/lease.js';
+import { LockRequests, ServiceLock, holderIdentity } from '../cluster/lease.js';
 import { applyObject, getObject, type PropagationPolicy } from '../cluster/objects.js';
-import { applyAll, applyFailure, type ObjectResult } from '../apply/execute.js';
+import { applyAll, applyFailure, type ApplyItem, type ObjectResult } from '../apply/execute.js';
 import { guardPlan, type GuardResult, type PruneLimit } from '../apply/guard.js';
 import { pruneAll } from '../apply/prune.js';
 import { waitForHealth, type HealthReport, type HealthSnapshot } from '../health/wait.js';
 import { formatDiagnosis } from '../health/wait.js';
 import { intentOf } from '../resources/normalize.js';
+import type { ResourceType } from '../resources/catalog.js';
 import type { DesiredObject } from '../resources/identify.js';
 import type { KubeObject, ResourceId } from '../resources/object.js';
 import type { Plan } from '../plan/types.js';
@@ -74,7 +76,48 @@ export interface ServiceSyncResult {
 
 export interface SyncResult {
   services: ServiceSyncResult[];
+  /** Every API request of the run, the lock's included. */
   requests?: RequestStats;
+  /** The part of `requests` that took, renewed and released the service locks (Leases). */
+  lockRequests?: LockRequests;
+}
+
+/** API requests of a run, split into the lock's Lease requests and everything else. */
+export interface RequestSummary {
+  /** Requests for objects, discovery and health, per verb: the lock's excluded. */
+  byVerb: Record<Verb, number>;
+  total: number;
+  /** Writes to objects (apply, create, update, delete): zero when a sync changed nothing. */
+  writes: number;
+  retries: number;
+  /** Requests for the per-service Lease, which every non-dry-run sync takes and releases. */
+  lock: { get: number; create: number; update: number; delete: number; total: number; writes: number };
+}
+
+/** Splits a run's request counts so that object writes can be told from the lock's own. */
+export function requestSummary(
+  requests: RequestStats,
+  lock: LockRequests = new LockRequests(),
+): RequestSummary {
+  const byVerb = { ...requests.byVerb };
+  byVerb.get -= lock.get;
+  byVerb.create -= lock.create;
+  byVerb.update -= lock.update;
+  byVerb.delete -= lock.delete;
+  return {
+    byVerb,
+    total: requests.total - lock.total,
+    writes: requests.writes - lock.writes,
+    retries: requests.retries,
+    lock: {
+      get: lock.get,
+      create: lock.create,
+      update: lock.update,
+      delete: lock.delete,
+      total: lock.total,
+      writes: lock.writes,
+    },
+  };
 }
 
 const DEFAULTS = { maxPrune: { count: 10 } as PruneLimit, timeoutMs: 5 * 60_000 };
@@ -84,11 +127,12 @@ export async function sync(opts: SyncOptions): Promise<SyncResult> {
   const ctx = await openRun(opts);
   try {
     const services: ServiceSyncResult[] = [];
+    const lockRequests = new LockRequests();
     for (const spec of ctx.services) {
-      services.push(await syncService(ctx, spec, opts));
+      services.push(await syncService(ctx, spec, opts, lockRequests));
       if (opts.signal?.aborted) break;
     }
-    const result: SyncResult = { services };
+    const result: SyncResult = { services, lockRequests };
     if (ctx.client) result.requests = ctx.client.stats;
     return result;
   } finally {
@@ -112,24 +156,37 @@ function guardFor(prepared: PreparedService, opts: SyncOptions): GuardResult {
  * namespace the same change creates, that Namespace is applied first (its dry-run and the guard
  * have passed) and the plan is made again under the lock.
  */
-async function lockAndPlan(
+export async function lockAndPlan(
   ctx: RunContext,
   client: KubeClient,
   spec: ServiceSpec,
   opts: SyncOptions,
   deployId: string,
-): Promise<{ lock: ServiceLock; prepared: PreparedService; guard: GuardResult; early?: ObjectResult }> {
+  lockRequests: LockRequests,
+  written: ObjectResult[],
+  onPlan: (plan: Plan) => void,
+): Promise<{ lock: ServiceLock; prepared: PreparedService; guard: GuardResult }> {
   const namespace = opts.lockNamespace ?? spec.namespace ?? 'default';
   const nsType = ctx.catalog.lookup('v1', 'Namespace').found;
-  let early: ObjectResult | undefined;
-  if (
-    nsType &&
-    !(await getObject(client, nsType, '', namespace).catch((err: unknown) => {
+  const exists = async (type: ResourceType): Promise<boolean> => {
+    try {
+      return Boolean(await getObject(client, type, '', namespace));
+    } catch (err) {
+      // A user with rights only inside namespaces may not read Namespace objects: go on to the lock,
+      // whose own request names the permission that is missing, if any is.
+      if (err instanceof ApiError && err.status === 403) return true;
       throw describeApiError(err, `reading Namespace ${namespace} (for the lock)`);
-    }))
-  ) {
+    }
+  };
+  if (nsType && !(await exists(nsType))) {
     const first = await prepareService(ctx, spec, opts);
-    guardFor(first, opts);
+    try {
+      guardFor(first, opts);
+    } catch (err) {
+      // Refused before the lock: show the plan that explains why.
+      onPlan(first.plan);
+      throw err;
+    }
     const ns = first.desired.find(
       (d) => d.ref.group === '' && d.ref.kind === 'Namespace' && d.ref.name === namespace,
     );
@@ -141,7 +198,8 @@ async function lockAndPlan(
     }
     try {
       const applied = await applyObject(client, ns.type, intentOf(ns.object));
-      early = { id: ns.id, action: 'created', applied, intent: intentOf(ns.object) };
+      const early: ObjectResult = { id: ns.id, action: 'created', applied, intent: intentOf(ns.object) };
+      written.push(early);
       opts.onEvent?.({ type: 'object', service: spec.name, result: early });
     } catch (err) {
       throw describeApiError(err, `apply of ${ns.id}`, ns.id);
@@ -152,6 +210,7 @@ async function lockAndPlan(
     namespace,
     service: spec.name,
     holder: holderIdentity(deployId),
+    requests: lockRequests,
     onWait: (holder, expiresInSeconds) =>
       opts.onEvent?.({ type: 'lock-wait', service: spec.name, holder, expiresInSeconds }),
   };
@@ -162,8 +221,10 @@ async function lockAndPlan(
     // Plan under the lock, against the newest state: another run may have finished meanwhile.
     await ctx.store.refresh();
     const prepared = await prepareService(ctx, spec, opts);
+    // Shown before the guard decides, so a refusal comes with the plan it refers to.
+    onPlan(prepared.plan);
     const guard = guardFor(prepared, opts);
-    return early ? { lock, prepared, guard, early } : { lock, prepared, guard };
+    return { lock, prepared, guard };
   } catch (err) {
     await lock.release();
     throw err;
@@ -174,6 +235,7 @@ async function syncService(
   run: RunContext,
   spec: ServiceSpec,
   opts: SyncOptions,
+  lockRequests: LockRequests,
 ): Promise<ServiceSyncResult> {
   const started = Date.now();
   // Stage timings are per service: each deploy record gets its own.
@@ -210,18 +272,38 @@ async function syncService(
   let prepared: PreparedService;
   let guard: GuardResult;
   try {
-    let early: ObjectResult | undefined;
-    ({ lock, prepared, guard, early } = await lockAndPlan(ctx, client, spec, opts, deployId));
-    if (early) result.objects.push(early);
+    const onPlan = (plan: Plan): void => {
+      result.plan = plan;
+      opts.onEvent?.({ type: 'plan', service: spec.name, plan });
+    };
+    ({ lock, prepared, guard } = await lockAndPlan(
+      ctx,
+      client,
+      spec,
+      opts,
+      deployId,
+      lockRequests,
+      result.objects,
+      onPlan,
+    ));
   } catch (err) {
-    // Refused before anything was written: nothing to record.
-    result.error = asNopeaError(err);
+    // Refused before anything was written (the Namespace applied before the lock aside): nothing to
+    // record, and there is no lock to record it under.
+    const error = asNopeaError(err);
+    if (opts.signal?.aborted) {
+      // Stopped while waiting for the lock or planning: nothing of this run reached the cluster.
+      result.outcome = 'cancelled';
+      result.error =
+        result.objects.length === 0
+          ? new NopeaError('deploy', 'sync cancelled by a signal before anything was written')
+          : error;
+    } else {
+      result.error = result.objects.length === 0 ? refusedBeforeWrite(error) : error;
+    }
     result.durationMs = Date.now() - started;
     return result;
   }
-  result.plan = prepared.plan;
   result.kept = guard.kept.map((k) => ({ id: k.entry.id, reason: k.reason }));
-  opts.onEvent?.({ type: 'plan', service: spec.name, plan: prepared.plan });
 
   try {
     await execute(ctx, client, prepared, guard, opts, result);
@@ -266,7 +348,6 @@ async function execute(
 ): Promise<void> {
   const service = prepared.spec.name;
   const onResult = (r: ObjectResult): void => opts.onEvent?.({ type: 'object', service, result: r });
-  const byId = new Map(prepared.plan.entries.map((e) => [e.id, e]));
   opts.onEvent?.({ type: 'stage', service, stage: 'apply' });
   const applyOpts: Parameters<typeof applyAll>[2] = {
     forceConflicts: opts.forceConflicts ?? false,
@@ -274,13 +355,8 @@ async function execute(
     onResult,
   };
   if (opts.signal) applyOpts.signal = opts.signal;
-  const applied = await ctx.timer.time('apply', () =>
-    applyAll(
-      client,
-      prepared.desired.map((desired) => ({ desired, entry: byId.get(desired.id)! })),
-      applyOpts,
-    ),
-  );
+  const items = applyItems(prepared, result.objects);
+  const applied = await ctx.timer.time('apply', () => applyAll(client, items, applyOpts));
   result.objects.push(...applied);
   const failedApply = applyFailure(applied);
   if (failedApply) throw failedApply;
@@ -322,10 +398,35 @@ async function execute(
   result.outcome = 'succeeded';
 }
 
+/**
+ * What the apply stage writes: every desired object with its plan entry, except those this run
+ * wrote already (the service's Namespace, applied before the lock could be taken in it).
+ */
+export function applyItems(prepared: PreparedService, written: ObjectResult[]): ApplyItem[] {
+  const byId = new Map(prepared.plan.entries.map((e) => [e.id, e]));
+  const done = new Set(written.map((o) => o.id));
+  return prepared.desired
+    .filter((desired) => !done.has(desired.id))
+    .map((desired) => ({ desired, entry: byId.get(desired.id)! }));
+}
+
 function cancelled(): NopeaError {
   return new NopeaError('deploy', {
     message: 'sync cancelled by a signal: no new writes were started; what was applied is recorded',
   });
+}
+
+/**
+ * A cluster that turns the credentials away (401, or 403 for RBAC) before anything was written is a
+ * configuration problem with nothing changed: exit 2, like any other refusal before writing. The same
+ * denial once objects were written is a failed deploy (exit 1), because the cluster may be half-changed.
+ */
+export function refusedBeforeWrite(err: NopeaError): NopeaError {
+  const cause = err.cause;
+  if (err.kind === 'cluster' && cause instanceof ApiError && (cause.status === 401 || cause.status === 403)) {
+    return new NopeaError('input', err.problems, { cause });
+  }
+  return err;
 }
 
 function asNopeaError(err: unknown): NopeaError {
@@ -365,8 +466,9 @@ function lastAppliedEntry(
   };
 }
 
-function buildStateChange(
-  ctx: RunContext,
+/** The state branch change recording one deploy: record, current, inventory, last-applied objects. */
+export function buildStateChange(
+  ctx: Pick<RunContext, 'timer'>,
   prepared: PreparedService,
   guard: GuardResult,
   result: ServiceSyncResult,
@@ -381,7 +483,16 @@ function buildStateChange(
   const deletes: string[] = [];
 
   const inCluster = new Map<ResourceId, string>();
-  for (const o of state.inventory?.objects ?? []) inCluster.set(o.id, o.apiVersion);
+  const desiredIds = new Set(prepared.desired.map((d) => d.id));
+  const planned = new Set(plan.entries.map((e) => e.id));
+  for (const o of state.inventory?.objects ?? []) {
+    // No longer desired and no prune entry: the plan found it already gone from the cluster.
+    if (plan.mode === 'cluster' && !desiredIds.has(o.id) && !planned.has(o.id)) {
+      deletes.push(statePaths.lastApplied(o.id));
+      continue;
+    }
+    inCluster.set(o.id, o.apiVersion);
+  }
   for (const d of prepared.desired) {
     const action = actions.get(d.id);
     const applied = action === 'created' || action === 'configured' || action === 'unchanged';

@@ -6,7 +6,13 @@ import { NopeaError, formatProblem } from '../../errors.js';
 import { parsePruneLimit } from '../../apply/guard.js';
 import type { PropagationPolicy } from '../../cluster/objects.js';
 import { renderText } from '../../plan/render.js';
-import { sync, type ServiceSyncResult, type SyncOptions, type SyncResult } from '../../surface/sync.js';
+import {
+  requestSummary,
+  sync,
+  type ServiceSyncResult,
+  type SyncOptions,
+  type SyncResult,
+} from '../../surface/sync.js';
 import { formatDuration, parseDuration } from '../duration.js';
 import { reportError, useColor } from '../output.js';
 import { runOptionsFrom, withRunOptions } from '../options.js';
@@ -27,7 +33,8 @@ export function syncExitCode(result: SyncResult): number {
   return codes.includes(2) ? 2 : 0;
 }
 
-function summary(s: ServiceSyncResult): string {
+/** The one-line result of a service's sync. */
+export function summary(s: ServiceSyncResult): string {
   const count = (a: string): number => s.objects.filter((o) => o.action === a).length;
   const unchanged = s.plan?.counts.unchanged ?? 0;
   const parts = [
@@ -59,7 +66,22 @@ function summary(s: ServiceSyncResult): string {
           : 'FAILED';
   if (s.outcome === 'dry-run')
     return `${verb} ${s.service}: nothing written${kept} (${formatDuration(s.durationMs)})`;
+  // Stopped before the first write (guard, dry-run, lock, permissions): no deploy was recorded.
+  if (!s.stateCommit && s.objects.length === 0) {
+    const stopped = s.outcome === 'cancelled' ? 'Cancelled' : s.error?.exitCode === 2 ? 'Refused' : 'FAILED';
+    return `${stopped} ${s.service}: nothing was changed, no deploy recorded (${formatDuration(s.durationMs)})`;
+  }
   return `${verb} ${s.service}: ${parts.join(', ')}${kept}; ${health}; deploy ${s.deployId}${where} (${formatDuration(s.durationMs)})`;
+}
+
+/**
+ * `requests` of the JSON output: per verb, total and writes count the objects' requests (so a sync
+ * that changed nothing shows `writes: 0`); the service lock's Lease requests are under `lock`.
+ */
+export function requestsJson(result: SyncResult): Record<string, unknown> | undefined {
+  if (!result.requests) return undefined;
+  const r = requestSummary(result.requests, result.lockRequests);
+  return { ...r.byVerb, total: r.total, writes: r.writes, retries: r.retries, lock: r.lock };
 }
 
 function jsonOf(result: SyncResult): unknown {
@@ -77,9 +99,7 @@ function jsonOf(result: SyncResult): unknown {
       health: s.health,
       error: s.error ? { kind: s.error.kind, problems: s.error.problems } : undefined,
     })),
-    requests: result.requests
-      ? { ...result.requests.byVerb, total: result.requests.total, writes: result.requests.writes }
-      : undefined,
+    requests: result.requests ? requestsJson(result) : undefined,
   };
 }
 
