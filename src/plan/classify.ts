@@ -13,7 +13,7 @@ import { isPlainObject, parseId, type KubeObject, type ResourceId } from '../res
 import { isSecret, maskSecretPair, redactSecret } from '../resources/secrets.js';
 import { FIELD_MANAGER } from '../cluster/objects.js';
 import { ownersOf, unownedPaths } from './ownership.js';
-import { diffValues, formatPath, jsonEqual, pathsOverlap, toFieldChange, type Path } from './paths.js';
+import { diffValues, formatPath, getAt, jsonEqual, pathsOverlap, toFieldChange, type Path } from './paths.js';
 import { countActions, type Action, type DriftedField, type Plan, type PlanEntry } from './types.js';
 import { applyRank } from '../resources/order.js';
 
@@ -132,11 +132,16 @@ function classifyCluster(o: Observation): PlanEntry {
   const gitChanged = !o.lastApplied || !jsonEqual(comparableIntent(o.intent, o.lastApplied), o.lastApplied);
   const driftPaths = o.lastApplied && o.live ? unownedPaths(o.lastApplied, o.live, FIELD_MANAGER) : [];
   const relevant = driftPaths.filter((p) => changedPaths.some((c) => pathsOverlap(c, p)));
-  let drift: DriftedField[] = relevant.map((p) => ({
+  // A drifted field git changed too is a real conflict: someone else and git both want it, and a
+  // sync must not silently pick git's value. Drift git left alone is just taken back.
+  const stored = o.lastApplied ? comparableIntent(o.intent, o.lastApplied) : undefined;
+  const gitTouched = (p: Path): boolean => !jsonEqual(getAt(stored, p), getAt(o.lastApplied, p));
+  const owned = (p: Path): DriftedField => ({
     path: formatPath(p),
     managers: ownersOf(o.live!, o.lastApplied, p, FIELD_MANAGER),
-  }));
-  const conflicts = foreignFields(o, changedPaths, relevant);
+  });
+  let drift: DriftedField[] = relevant.filter((p) => !gitTouched(p)).map(owned);
+  const conflicts = [...relevant.filter(gitTouched).map(owned), ...foreignFields(o, changedPaths, relevant)];
   if (!gitChanged && drift.length === 0 && conflicts.length === 0) {
     // Nothing in git moved, yet applying changes the object: it drifted in a way ownership does not
     // show (e.g. a mutating webhook). Name whoever owns the differing fields now.

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { planService, type Observation } from '../../../src/plan/classify.js';
+import { hasChanges, withPruningOff } from '../../../src/plan/types.js';
 import { redactSecret } from '../../../src/resources/secrets.js';
 import type { KubeObject } from '../../../src/resources/object.js';
 import { deploymentIntent, desiredOf, dryRun, live, nopeaFields } from './fixtures.js';
@@ -99,6 +100,24 @@ describe('cluster plan', () => {
     const e = cluster(observe(now, { lastApplied: before, live: l, dryRun: dryRun(now, l) }));
     expect(e.action).toBe('conflict');
     expect(e.drift?.map((d) => d.path)).toEqual(['metadata.labels.tier']);
+  });
+
+  it('puts a field both git and another manager changed into conflicts, not drift', () => {
+    const before = deploymentIntent();
+    const now = structuredClone(before);
+    (now.spec as { replicas: number }).replicas = 2;
+    const edited = structuredClone(before);
+    (edited.spec as { replicas: number }).replicas = 3;
+    const fields = nopeaFields();
+    delete (fields['f:spec'] as Record<string, unknown>)['f:replicas'];
+    const l = live(edited, [
+      { manager: 'nopea', operation: 'Apply', fieldsV1: fields },
+      { manager: 'other', operation: 'Apply', fieldsV1: { 'f:spec': { 'f:replicas': {} } } },
+    ]);
+    const e = cluster(observe(now, { lastApplied: before, live: l, dryRun: dryRun(now, l) }));
+    expect(e.action).toBe('conflict');
+    expect(e.drift).toBeUndefined();
+    expect(e.conflicts).toEqual([{ path: 'spec.replicas', managers: ['other'] }]);
   });
 
   it('flags fields owned by another manager that nopea never applied as needing --force-conflicts', () => {
@@ -228,5 +247,49 @@ describe('cluster prune', () => {
       prune: [{ id: '/ConfigMap/web/gone', apiVersion: 'v1' }],
     });
     expect(plan.entries).toEqual([]);
+  });
+});
+
+describe('services with pruning off', () => {
+  const candidate = (name: string, annotations?: Record<string, string>) => {
+    const obj: KubeObject = {
+      apiVersion: 'v1',
+      kind: 'ConfigMap',
+      metadata: { name, namespace: 'web', ...(annotations ? { annotations } : {}) },
+    };
+    return { id: `/ConfigMap/web/${name}`, apiVersion: 'v1', lastApplied: obj, live: obj };
+  };
+
+  it('keeps prune entries, says why, and does not count them as pending', () => {
+    const intent = deploymentIntent();
+    const plan = planService({
+      service: 'web',
+      mode: 'offline',
+      objects: [observe(intent, { lastApplied: intent })],
+      prune: [candidate('old'), candidate('pinned', { 'nopea.dev/prune': 'disabled' })],
+    });
+    expect(hasChanges(plan)).toBe(true);
+    const kept = withPruningOff(plan);
+    expect(hasChanges(kept)).toBe(false);
+    expect(kept.entries.filter((e) => e.action === 'prune').map((e) => [e.name, e.pruneOff, e.note])).toEqual(
+      [
+        [
+          'pinned',
+          true,
+          'kept: annotated nopea.dev/prune: disabled; kept: pruning is off for this service (prune: false in nopea.yaml)',
+        ],
+        ['old', true, 'kept: pruning is off for this service (prune: false in nopea.yaml)'],
+      ],
+    );
+    // Anything else pending still counts.
+    const changed = withPruningOff(
+      planService({
+        service: 'web',
+        mode: 'offline',
+        objects: [observe(deploymentIntent('registry.local/api:v2'), { lastApplied: intent })],
+        prune: [candidate('old')],
+      }),
+    );
+    expect(hasChanges(changed)).toBe(true);
   });
 });
