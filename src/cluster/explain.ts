@@ -52,3 +52,16 @@ export function describeApiError(err: unknown, action: string, object?: string):
   }
   return new NopeaError('cluster', problem, { cause: err });
 }
+
+/**
+ * A cluster that turns the credentials away (401, or 403 for RBAC) before anything was written is a
+ * configuration problem with nothing changed: exit 2, like any other refusal before writing. The same
+ * denial once objects were written is a failed deploy (exit 1), because the cluster may be half-changed.
+ */
+export function refusedBeforeWrite(err: NopeaError): NopeaError {
+  const cause = err.cause;
+  if (err.kind === 'cluster' && cause instanceof ApiError && (cause.status === 401 || cause.status === 403)) {
+    return new NopeaError('input', err.problems, { cause });
+  }
+  return err;
+}

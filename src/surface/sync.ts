@@ -7,7 +7,7 @@ import { ulid } from 'ulid';
 import { NopeaError, errorMessage, formatProblem, type Problem } from '../errors.js';
 import type { KubeClient, RequestStats, Verb } from '../cluster/client.js';
 import { ApiError } from '../cluster/errors.js';
-import { describeApiError } from '../cluster/explain.js';
+import { describeApiError, refusedBeforeWrite } from '../cluster/explain.js';
 import { LockRequests, ServiceLock, holderIdentity } from '../cluster/lease.js';
 import { applyObject, getObject, type PropagationPolicy } from '../cluster/objects.js';
 import { applyAll, applyFailure, type ApplyItem, type ObjectResult } from '../apply/execute.js';
@@ -414,19 +414,6 @@ function cancelled(): NopeaError {
   return new NopeaError('deploy', {
     message: 'sync cancelled by a signal: no new writes were started; what was applied is recorded',
   });
-}
-
-/**
- * A cluster that turns the credentials away (401, or 403 for RBAC) before anything was written is a
- * configuration problem with nothing changed: exit 2, like any other refusal before writing. The same
- * denial once objects were written is a failed deploy (exit 1), because the cluster may be half-changed.
- */
-export function refusedBeforeWrite(err: NopeaError): NopeaError {
-  const cause = err.cause;
-  if (err.kind === 'cluster' && cause instanceof ApiError && (cause.status === 401 || cause.status === 403)) {
-    return new NopeaError('input', err.problems, { cause });
-  }
-  return err;
 }
 
 function asNopeaError(err: unknown): NopeaError {

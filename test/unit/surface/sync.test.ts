@@ -7,6 +7,7 @@ import {
   type Response,
 } from '../../../src/cluster/client.js';
 import { ApiError } from '../../../src/cluster/errors.js';
+import { refusedBeforeWrite } from '../../../src/cluster/explain.js';
 import { LockRequests } from '../../../src/cluster/lease.js';
 import { builtinCatalog } from '../../../src/resources/catalog.js';
 import type { DesiredObject } from '../../../src/resources/identify.js';
@@ -24,7 +25,7 @@ vi.mock('../../../src/surface/prepare.js', async (original) => ({
   prepareService,
 }));
 
-const { applyItems, buildStateChange, lockAndPlan, refusedBeforeWrite, requestSummary } =
+const { applyItems, buildStateChange, lockAndPlan, requestSummary } =
   await import('../../../src/surface/sync.js');
 
 const catalog = builtinCatalog();
