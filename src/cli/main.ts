@@ -1,7 +1,37 @@
-import yargs from 'yargs';
+import yargs, { type Argv } from 'yargs';
 import { VERSION } from '../version.js';
-import { diffCommand } from './commands/diff.js';
-import { syncCommand } from './commands/sync.js';
+
+/** A command: what the top-level help shows, and how to register the real one. */
+interface CommandSpec {
+  name: string;
+  command: string;
+  describe: string;
+  register: (parser: Argv, setExit: (code: number) => void, describe: string) => Promise<void>;
+}
+
+/**
+ * The commands. A command's module (and with it the Kubernetes client, git and YAML libraries) is
+ * imported only when the command line names it, so `nopea --help` and `--version` start fast; the
+ * stubs carry what the top-level help shows.
+ */
+const COMMANDS: CommandSpec[] = [
+  {
+    name: 'diff',
+    command: 'diff [paths..]',
+    describe: 'show what a sync would change (nothing is written)',
+    register: async (parser, setExit, describe) => {
+      parser.command({ ...(await import('./commands/diff.js')).diffCommand(setExit), describe });
+    },
+  },
+  {
+    name: 'sync',
+    command: 'sync [paths..]',
+    describe: 'apply the manifests with server-side apply, prune, wait for health and record the deploy',
+    register: async (parser, setExit, describe) => {
+      parser.command({ ...(await import('./commands/sync.js')).syncCommand(setExit), describe });
+    },
+  },
+];
 
 /** Parses argv and runs one nopea command. Resolves to the process exit code. */
 export async function main(argv: string[]): Promise<number> {
@@ -13,9 +43,21 @@ export async function main(argv: string[]): Promise<number> {
     .scriptName('nopea')
     .usage('$0 <command> [options]\n\nGitOps reconciler run from CI: plan, apply, wait, record.')
     .version(VERSION)
-    .exitProcess(false)
-    .command(diffCommand(setExit))
-    .command(syncCommand(setExit))
+    .exitProcess(false);
+  for (const spec of COMMANDS) {
+    // Any argument equal to the name loads it (a path named like a command only costs the import).
+    if (argv.includes(spec.name)) {
+      await spec.register(parser, setExit, spec.describe);
+    } else {
+      parser.command(
+        spec.command,
+        spec.describe,
+        (y) => y,
+        () => undefined,
+      );
+    }
+  }
+  parser
     .strict()
     .demandCommand(1, 'Name a command, e.g. `nopea diff`. See `nopea --help`.')
     .recommendCommands()

@@ -7,11 +7,26 @@ import { NopeaError, errorMessage, formatProblem } from '../errors.js';
 
 export type OutputFormat = 'text' | 'json';
 
-/** Whether a stream should get ANSI colour. */
-export function useColor(stream: NodeJS.WriteStream): boolean {
-  if (process.env.NO_COLOR !== undefined && process.env.NO_COLOR !== '') return false;
-  if (process.env.FORCE_COLOR !== undefined && process.env.FORCE_COLOR !== '0') return true;
+/**
+ * Whether a stream should get ANSI colour: never with NO_COLOR (any non-empty value, no-color.org),
+ * always with FORCE_COLOR (except `0`/`false`), never on a `dumb` terminal, else only on a TTY, so logs
+ * and pipes stay plain.
+ */
+export function useColor(stream: NodeJS.WriteStream, env: NodeJS.ProcessEnv = process.env): boolean {
+  if (env.NO_COLOR !== undefined && env.NO_COLOR !== '') return false;
+  if (env.FORCE_COLOR !== undefined) return env.FORCE_COLOR !== '0' && env.FORCE_COLOR !== 'false';
+  if (env.TERM === 'dumb') return false;
   return Boolean(stream.isTTY);
+}
+
+/**
+ * Whether progress may rewrite a live line: only on a TTY that is not a CI log (some CI runners give
+ * jobs a pseudo-terminal, whose log would fill with carriage returns). Otherwise progress is plain
+ * periodic lines.
+ */
+export function useLiveProgress(stream: NodeJS.WriteStream, env: NodeJS.ProcessEnv = process.env): boolean {
+  const ci = env.CI !== undefined && env.CI !== '' && env.CI !== '0' && env.CI !== 'false';
+  return Boolean(stream.isTTY) && !ci && env.TERM !== 'dumb';
 }
 
 /** Writes a failure to stderr (and, for JSON output, as a JSON object on stdout); returns the exit code. */

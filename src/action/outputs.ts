@@ -1,0 +1,173 @@
+/**
+ * Step outputs and the exit status of a run, from the facade's results. Pure.
+ *
+ * The runner fails the step for any non-zero exit code and keeps the code itself only in its debug log,
+ * so the `status` output is what tells later steps (`if: failure()`) why a run failed: `invalid` and
+ * `refused` are the exit-2 cases (nothing was changed), `failed` and `cancelled` exit 1.
+ */
+import { NopeaError, errorMessage } from '../errors.js';
+import { syncExitCode } from '../cli/commands/sync.js';
+import { hasChanges, type Plan } from '../plan/types.js';
+import type { DiffResult } from '../surface/diff.js';
+import type { ServiceSyncResult, SyncResult } from '../surface/sync.js';
+
+/**
+ * - `succeeded`: synced and healthy (or nothing to do); `dry-run`: a sync with `dry-run: true` planned it.
+ * - `planned`: a diff planned every service.
+ * - `invalid`: invalid input or configuration; `refused`: a safety rail refused the change. Nothing changed.
+ * - `failed`: the deploy (or reading the cluster or state) failed; `cancelled`: the run was cancelled.
+ */
+export type Status = 'succeeded' | 'dry-run' | 'planned' | 'invalid' | 'refused' | 'failed' | 'cancelled';
+
+/** The outputs action.yml declares, as the strings the runner stores. */
+export interface ActionOutputs {
+  'deploy-id': string;
+  status: Status;
+  changed: 'true' | 'false';
+  created: string;
+  updated: string;
+  pruned: string;
+  drifted: string;
+}
+
+export interface Counts {
+  created: number;
+  updated: number;
+  pruned: number;
+  drifted: number;
+}
+
+/** Exit status for a failure of the whole run (before any service result). */
+export function errorExitCode(err: unknown): number {
+  return err instanceof NopeaError ? err.exitCode : 1;
+}
+
+/** `status` for an error: which exit-2 case, or a failure. */
+export function errorStatus(err: unknown): Status {
+  if (err instanceof NopeaError) {
+    if (err.kind === 'input') return 'invalid';
+    if (err.kind === 'guard') return 'refused';
+    if ((err.problems[0]?.message ?? '').startsWith('sync cancelled')) return 'cancelled';
+  }
+  return 'failed';
+}
+
+/** What a plan would do: objects a sync would create, update (git changes and drift), prune. */
+export function planCounts(plan: Plan): Counts {
+  const c = plan.counts;
+  const prunable = plan.entries.filter((e) => e.action === 'prune' && !e.pruneDisabled).length;
+  return {
+    created: c.create,
+    updated: c.update + c.drift + c.conflict,
+    pruned: prunable,
+    drifted: c.drift + c.conflict,
+  };
+}
+
+/** What a service's sync did; a dry run reports what it would do, a refused sync nothing. */
+export function serviceCounts(s: ServiceSyncResult): Counts {
+  const drifted = s.plan ? s.plan.counts.drift + s.plan.counts.conflict : 0;
+  if (s.outcome === 'dry-run' && s.plan) {
+    // Prune entries the guard kept (prune off, opt-out annotation) would not be deleted.
+    return { ...planCounts(s.plan), pruned: Math.max(0, s.plan.counts.prune - s.kept.length), drifted };
+  }
+  const count = (a: string): number => s.objects.filter((o) => o.action === a).length;
+  return { created: count('created'), updated: count('configured'), pruned: count('pruned'), drifted };
+}
+
+function sum(counts: Counts[]): Counts {
+  const total: Counts = { created: 0, updated: 0, pruned: 0, drifted: 0 };
+  for (const c of counts) {
+    total.created += c.created;
+    total.updated += c.updated;
+    total.pruned += c.pruned;
+    total.drifted += c.drifted;
+  }
+  return total;
+}
+
+function outputs(deployIds: string[], status: Status, changed: boolean, counts: Counts): ActionOutputs {
+  return {
+    'deploy-id': deployIds.join(','),
+    status,
+    changed: changed ? 'true' : 'false',
+    created: String(counts.created),
+    updated: String(counts.updated),
+    pruned: String(counts.pruned),
+    drifted: String(counts.drifted),
+  };
+}
+
+/** `status` of one service's sync. */
+export function serviceStatus(s: ServiceSyncResult): Status {
+  if (s.error && s.error.exitCode === 2) return s.error.kind === 'guard' ? 'refused' : 'invalid';
+  if (s.outcome === 'failed') return 'failed';
+  return s.outcome;
+}
+
+const SEVERITY: Status[] = ['failed', 'cancelled', 'invalid', 'refused', 'succeeded', 'dry-run', 'planned'];
+
+/** The run's status: the most severe of its services'. */
+export function worstStatus(statuses: Status[]): Status {
+  return SEVERITY.find((s) => statuses.includes(s)) ?? 'succeeded';
+}
+
+/** Whether a service's sync became a deploy: it wrote something or recorded an outcome. */
+export function deployed(s: ServiceSyncResult): boolean {
+  return s.outcome !== 'dry-run' && (s.stateCommit !== undefined || s.objects.length > 0);
+}
+
+/** Outputs and exit code of a sync. Deploy ids are those of syncs that became deploys. */
+export function syncOutputs(result: SyncResult): { outputs: ActionOutputs; exitCode: number } {
+  const statuses = result.services.map(serviceStatus);
+  const ran = result.services.filter(deployed);
+  const changed = result.services.some((s) =>
+    s.outcome === 'dry-run'
+      ? s.plan !== undefined && hasChanges(s.plan)
+      : s.objects.some((o) => o.action === 'created' || o.action === 'configured' || o.action === 'pruned'),
+  );
+  return {
+    outputs: outputs(
+      ran.map((s) => s.deployId),
+      worstStatus(statuses),
+      changed,
+      sum(result.services.map(serviceCounts)),
+    ),
+    exitCode: syncExitCode(result),
+  };
+}
+
+/** Outputs of a diff: `changed` says whether a sync would change anything. */
+export function diffOutputs(result: DiffResult): { outputs: ActionOutputs; exitCode: number } {
+  return {
+    outputs: outputs(
+      [],
+      'planned',
+      result.plans.some(hasChanges),
+      sum(result.plans.map((p) => planCounts(p))),
+    ),
+    exitCode: 0,
+  };
+}
+
+/** Outputs when the run failed as a whole. */
+export function errorOutputs(err: unknown): { outputs: ActionOutputs; exitCode: number } {
+  return {
+    outputs: outputs([], errorStatus(err), false, sum([])),
+    exitCode: errorExitCode(err),
+  };
+}
+
+/** One line for the log and `core.setFailed`. */
+export function failureMessage(command: string, status: Status, err?: unknown): string {
+  const what =
+    status === 'invalid'
+      ? 'invalid input or configuration; nothing was changed'
+      : status === 'refused'
+        ? 'refused by a safety rail; nothing was changed'
+        : status === 'cancelled'
+          ? 'cancelled; what was applied is recorded'
+          : 'failed';
+  const first = err === undefined ? '' : `: ${errorMessage(err).split('\n')[0]}`;
+  return `nopea ${command} ${what}${first}`;
+}
