@@ -14,7 +14,7 @@ import {
   type SyncResult,
 } from '../../surface/sync.js';
 import { formatDuration, parseDuration } from '../duration.js';
-import { reportError, useColor } from '../output.js';
+import { reportError, useColor, useLiveProgress } from '../output.js';
 import { runOptionsFrom, withRunOptions } from '../options.js';
 import { progressPrinter } from '../progress.js';
 
@@ -195,7 +195,7 @@ export function syncCommand(setExit: (code: number) => void) {
       const color = useColor(process.stderr);
       const progress = progressPrinter({
         stream: process.stderr,
-        live: Boolean(process.stderr.isTTY),
+        live: useLiveProgress(process.stderr),
         color,
       });
       try {
