@@ -80,6 +80,8 @@ export async function dryRunAll(client: KubeClient, desired: DesiredObject[]): P
     desired.filter((d) => d.ref.group === '' && d.ref.kind === 'Namespace').map((d) => d.ref.name),
   );
   const problems: Problem[] = [];
+  // Objects in a namespace that neither exists nor is created by this change, by namespace.
+  const missingNamespaces = new Map<string, DesiredObject[]>();
   let clusterError: unknown;
   await Promise.all(
     desired.map(async (d) => {
@@ -97,13 +99,18 @@ export async function dryRunAll(client: KubeClient, desired: DesiredObject[]): P
           err instanceof ApiError &&
           err.status === 404 &&
           d.ref.namespace &&
-          newNamespaces.has(d.ref.namespace) &&
           /namespaces? .*not found/i.test(err.message)
         ) {
-          deferred.set(
-            d.id,
-            `namespace ${d.ref.namespace} is created by this sync first; the server validates it then`,
-          );
+          if (newNamespaces.has(d.ref.namespace)) {
+            deferred.set(
+              d.id,
+              `namespace ${d.ref.namespace} is created by this sync first; the server validates it then`,
+            );
+          } else {
+            const list = missingNamespaces.get(d.ref.namespace) ?? [];
+            list.push(d);
+            missingNamespaces.set(d.ref.namespace, list);
+          }
           return;
         }
         if (err instanceof ApiError && (err.status === 400 || err.status === 422)) {
@@ -119,6 +126,19 @@ export async function dryRunAll(client: KubeClient, desired: DesiredObject[]): P
       }
     }),
   );
+  for (const [namespace, objects] of [...missingNamespaces].sort(([a], [b]) => a.localeCompare(b))) {
+    // One problem per namespace, at the first object in it: a mistyped --namespace is one mistake.
+    const first = [...objects].sort(
+      (a, b) => a.origin.file.localeCompare(b.origin.file) || a.origin.line - b.origin.line,
+    )[0]!;
+    const others = objects.length > 1 ? ` (and ${objects.length - 1} more object(s) in it)` : '';
+    problems.push({
+      message: `namespace "${namespace}" of ${first.id} does not exist${others}`,
+      origin: first.origin,
+      object: first.id,
+      hint: 'create the namespace, add a Namespace object for it to the manifests, or pass the right --namespace',
+    });
+  }
   if (problems.length > 0) throw new NopeaError('input', problems);
   if (clusterError) throw clusterError;
   return { results, deferred };

@@ -20,11 +20,15 @@ function entries(live: KubeObject): ManagedFieldsEntry[] {
   return Array.isArray(mf) ? (mf as ManagedFieldsEntry[]) : [];
 }
 
-/** Field sets of the main resource (status and other subresources excluded), by manager. */
-function fieldSetsByManager(live: KubeObject): Map<string, FieldSet[]> {
+/**
+ * Field sets by manager. nopea applies the main resource only, so its ownership is read from main
+ * resource entries; whoever else owns a field may have written it through a subresource (`kubectl
+ * scale` and autoscalers own `spec.replicas` through `scale`), so naming owners includes those.
+ */
+function fieldSetsByManager(live: KubeObject, subresources = false): Map<string, FieldSet[]> {
   const out = new Map<string, FieldSet[]>();
   for (const e of entries(live)) {
-    if (e.subresource || !e.manager || !isPlainObject(e.fieldsV1)) continue;
+    if ((e.subresource && !subresources) || !e.manager || !isPlainObject(e.fieldsV1)) continue;
     const list = out.get(e.manager) ?? [];
     list.push(e.fieldsV1);
     out.set(e.manager, list);
@@ -116,7 +120,8 @@ export function unownedPaths(intent: KubeObject, live: KubeObject, manager: stri
   const owned = (path: Path): boolean => sets.some((s) => covers(s, intent, path));
   // Returns the unowned paths under `path` and whether every leaf there is unowned.
   const walk = (value: unknown, path: Path): { paths: Path[]; all: boolean; leaves: number } => {
-    if (path.length > 0 && untracked(path)) return { paths: [], all: false, leaves: 0 };
+    // Identity fields are never unowned, so a map holding them (metadata) is never unowned whole.
+    if (path.length > 0 && untracked(path)) return { paths: [], all: false, leaves: 1 };
     const children = isPlainObject(value)
       ? Object.entries(value).map(([k, v]) => walk(v, [...path, k]))
       : Array.isArray(value)
@@ -136,10 +141,10 @@ export function unownedPaths(intent: KubeObject, live: KubeObject, manager: stri
   return walk(intent, []).paths;
 }
 
-/** Managers other than `except` owning `path` (list items resolved against `value`). */
+/** Managers other than `except` owning `path`, through any subresource (list items resolved against `value`). */
 export function ownersOf(live: KubeObject, value: unknown, path: Path, except?: string): string[] {
   const owners: string[] = [];
-  for (const [manager, sets] of fieldSetsByManager(live)) {
+  for (const [manager, sets] of fieldSetsByManager(live, true)) {
     if (manager === except) continue;
     if (sets.some((s) => covers(s, value, path))) owners.push(manager);
   }

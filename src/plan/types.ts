@@ -49,6 +49,8 @@ export interface PlanEntry {
   note?: string;
   /** For `prune`: the object opts out with `nopea.dev/prune: disabled`. */
   pruneDisabled?: boolean;
+  /** For `prune`: the service has pruning off (`prune: false` in nopea.yaml), so a sync keeps it. */
+  pruneOff?: boolean;
 }
 
 export type Counts = Record<Action, number>;
@@ -70,7 +72,24 @@ export function countActions(entries: PlanEntry[]): Counts {
   return counts;
 }
 
-/** Whether a sync would change anything (drift included: sync corrects it). */
+/**
+ * Whether a sync would change anything (drift included: sync corrects it; prune entries of a service
+ * with pruning off excluded: a sync leaves them alone).
+ */
 export function hasChanges(plan: Plan): boolean {
-  return plan.entries.some((e) => e.action !== 'unchanged');
+  return plan.entries.some((e) => e.action !== 'unchanged' && !e.pruneOff);
+}
+
+/**
+ * The plan as a sync of a service with pruning off carries it out: its prune entries are kept and
+ * say so, and are not pending changes (`diff --exit-code` would otherwise fail on every run).
+ */
+export function withPruningOff(plan: Plan): Plan {
+  const note = 'kept: pruning is off for this service (prune: false in nopea.yaml)';
+  return {
+    ...plan,
+    entries: plan.entries.map((e) =>
+      e.action === 'prune' ? { ...e, pruneOff: true, note: [e.note, note].filter(Boolean).join('; ') } : e,
+    ),
+  };
 }

@@ -58,6 +58,11 @@ export class ResourceCatalog {
     return undefined;
   }
 
+  /** Every type, in the order added. */
+  types(): ResourceType[] {
+    return [...this.byGvk.values()];
+  }
+
   get size(): number {
     return this.byGvk.size;
   }

@@ -63,6 +63,42 @@ function crdTypes(manifests: Manifest[]): Map<string, CrdInfo> {
   return out;
 }
 
+function apiVersionOf(t: ResourceType): string {
+  return t.group ? `${t.group}/${t.version}` : t.version;
+}
+
+/** Levenshtein distance, for "did you mean" on misspelt kinds. */
+function editDistance(a: string, b: string): number {
+  let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const cur = [i];
+    for (let j = 1; j <= b.length; j++) {
+      cur[j] = Math.min(prev[j]! + 1, cur[j - 1]! + 1, prev[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
+    }
+    prev = cur;
+  }
+  return prev[b.length]!;
+}
+
+/**
+ * A hint for a kind the cluster does not serve in that group: the group that does serve it
+ * (`aps/v1` for `apps/v1`), or a kind of the group with a near spelling (`Deploymnet`).
+ */
+function suggestType(catalog: ResourceCatalog, group: string, kind: string): string | undefined {
+  const all = catalog.types();
+  const elsewhere = [...new Set(all.filter((t) => t.kind === kind).map(apiVersionOf))];
+  if (elsewhere.length > 0) {
+    return `the cluster serves ${kind} as ${elsewhere.sort().join(', ')}: check apiVersion`;
+  }
+  const near = all
+    .filter((t) => t.group === group)
+    .map((t) => ({ t, d: t.kind.toLowerCase() === kind.toLowerCase() ? 0 : editDistance(t.kind, kind) }))
+    .filter(({ t, d }) => d <= Math.max(1, Math.floor(Math.min(t.kind.length, kind.length) / 4)))
+    .sort((a, b) => a.d - b.d || a.t.kind.localeCompare(b.t.kind));
+  const best = near[0]?.t;
+  return best ? `did you mean kind ${best.kind} (apiVersion ${apiVersionOf(best)})?` : undefined;
+}
+
 /** Resolves types, namespaces and ids; throws one input error listing every problem found. */
 export function identify(
   manifests: Manifest[],
@@ -110,7 +146,9 @@ export function identify(
         problems.push({
           message: `${kind} "${name}": the cluster does not know kind ${kind} in API group "${group || 'core'}" (apiVersion ${apiVersion})`,
           origin: m.origin,
-          hint: 'check the spelling of apiVersion and kind; for a custom resource, install its CRD first or include the CRD in the manifests',
+          hint:
+            suggestType(catalog, group, kind) ??
+            'check the spelling of apiVersion and kind; for a custom resource, install its CRD first or include the CRD in the manifests',
         });
         continue;
       }

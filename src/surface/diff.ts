@@ -1,8 +1,10 @@
 /**
  * `diff`: what a sync would do, for every selected service, without changing anything.
  */
+import { NopeaError } from '../errors.js';
 import type { RequestStats } from '../cluster/client.js';
-import type { Plan } from '../plan/types.js';
+import { refusedBeforeWrite } from '../cluster/explain.js';
+import { withPruningOff, type Plan } from '../plan/types.js';
 import type { RunOptions } from './options.js';
 import { openRun, prepareService } from './prepare.js';
 
@@ -14,10 +16,23 @@ export interface DiffResult {
 
 /** Plans every selected service. */
 export async function diff(opts: RunOptions): Promise<DiffResult> {
+  try {
+    return await planAll(opts);
+  } catch (err) {
+    // diff never writes: missing credentials or RBAC rights are a configuration problem (exit 2).
+    throw err instanceof NopeaError ? refusedBeforeWrite(err) : err;
+  }
+}
+
+async function planAll(opts: RunOptions): Promise<DiffResult> {
   const ctx = await openRun(opts);
   try {
     const plans: Plan[] = [];
-    for (const spec of ctx.services) plans.push((await prepareService(ctx, spec, opts)).plan);
+    for (const spec of ctx.services) {
+      const { plan } = await prepareService(ctx, spec, opts);
+      // diff has no --prune override: the service's setting says what a sync would do.
+      plans.push(spec.prune ? plan : withPruningOff(plan));
+    }
     const result: DiffResult = { plans };
     if (ctx.client) result.requests = ctx.client.stats;
     return result;

@@ -2,6 +2,7 @@
  * Stages 1–4 for one run: source → identify → state → plan. Shared by `diff` and `sync`, so both
  * see exactly the same plan.
  */
+import { realpath } from 'node:fs/promises';
 import path from 'node:path';
 import { simpleGit } from 'simple-git';
 import { NopeaError, errorMessage } from '../errors.js';
@@ -68,16 +69,31 @@ export async function repositoryRoot(cwd: string): Promise<string> {
   }
 }
 
+/**
+ * A path given on the command line (relative to where nopea runs) as the loader takes it: relative to
+ * the repository root when inside it, so messages name it the way origins do
+ * (`deploy/app`, not `/home/runner/work/repo/repo/deploy/app`); absolute otherwise, so the loader can
+ * say it is outside the repository.
+ */
+export function repoPath(repoRoot: string, cwd: string, given: string): string {
+  const absolute = path.resolve(cwd, given);
+  const relative = path.relative(repoRoot, absolute);
+  if (relative === '') return '.';
+  if (relative.startsWith('..') || path.isAbsolute(relative)) return absolute;
+  return relative.split(path.sep).join('/');
+}
+
 /** Opens repository, configuration, state branch and (unless offline) the cluster. */
 export async function openRun(opts: RunOptions, timer = new StageTimer()): Promise<RunContext> {
   const cwd = path.resolve(opts.cwd ?? process.cwd());
   const repoRoot = await repositoryRoot(cwd);
   const config = await loadConfig(repoRoot);
+  // git reports the root with symlinks resolved; resolve cwd the same way before relating the two.
+  const realCwd = await realpath(cwd).catch(() => cwd);
   const services = selectServices(
     {
       ...opts,
-      // Paths on the command line are relative to where nopea runs; the loader takes absolute ones.
-      paths: opts.paths?.map((p) => path.resolve(cwd, p)),
+      paths: opts.paths?.map((p) => repoPath(repoRoot, realCwd, p)),
     },
     config,
   );

@@ -98,3 +98,43 @@ describe('associative keys with defaulted fields', () => {
     expect(unownedPaths(intent, onlyUdp, 'nopea')).toEqual([['spec', 'ports', 0]]);
   });
 });
+
+describe('drift found on real objects', () => {
+  it('reports a label another manager took over as labels, not the whole metadata', () => {
+    // `kubectl label --overwrite` on the only label nopea set: nopea is left owning nothing in
+    // metadata, but name and namespace (never listed in managedFields) are not drift.
+    const intent: KubeObject = {
+      apiVersion: 'v1',
+      kind: 'Service',
+      metadata: { name: 'carts', namespace: 'shop', labels: { name: 'carts' } },
+      spec: { selector: { name: 'carts' } },
+    };
+    const live = withFields(intent, [
+      ['nopea', { 'f:spec': { 'f:selector': {} } }],
+      ['kubectl-label', { 'f:metadata': { 'f:labels': { 'f:name': {} } } }],
+    ]);
+    expect(unownedPaths(intent, live, 'nopea')).toEqual([['metadata', 'labels']]);
+    expect(ownersOf(live, intent, ['metadata', 'labels'], 'nopea')).toEqual(['kubectl-label']);
+  });
+
+  it('names a manager that changed a field through a subresource (kubectl scale)', () => {
+    const intent: KubeObject = {
+      apiVersion: 'apps/v1',
+      kind: 'Deployment',
+      metadata: { name: 'carts', namespace: 'shop' },
+      spec: { replicas: 1, paused: false },
+    };
+    const live = withFields(intent, [
+      ['nopea', { 'f:spec': { 'f:paused': {} } }],
+      ['kubectl', { 'f:spec': { 'f:replicas': {} } }, 'scale'],
+      ['kube-controller-manager', { 'f:status': { 'f:replicas': {} } }, 'status'],
+    ]);
+    expect(unownedPaths(intent, live, 'nopea')).toEqual([['spec', 'replicas']]);
+    expect(ownersOf(live, intent, ['spec', 'replicas'], 'nopea')).toEqual(['kubectl']);
+    // nopea's own ownership still counts only what it applied to the main resource.
+    const viaStatus = withFields(intent, [
+      ['nopea', { 'f:spec': { 'f:replicas': {}, 'f:paused': {} } }, 'status'],
+    ]);
+    expect(unownedPaths(intent, viaStatus, 'nopea')).toEqual([['spec']]);
+  });
+});

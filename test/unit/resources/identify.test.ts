@@ -121,4 +121,31 @@ describe('identify', () => {
       type: { plural: 'gadgets' },
     });
   });
+
+  it('suggests the API group that serves a kind, or the kind meant by a misspelling', () => {
+    const hints = (object: Record<string, unknown>): (string | undefined)[] => {
+      try {
+        identify([m(object)], cluster, { namespace: 'web' });
+      } catch (err) {
+        return (err as NopeaError).problems.map((p) => p.hint);
+      }
+      throw new Error('expected an input error');
+    };
+    expect(hints({ apiVersion: 'aps/v1', kind: 'Deployment', metadata: { name: 'a' } })).toEqual([
+      'the cluster serves Deployment as apps/v1: check apiVersion',
+    ]);
+    expect(hints({ apiVersion: 'apps/v1', kind: 'Deploymnet', metadata: { name: 'a' } })).toEqual([
+      'did you mean kind Deployment (apiVersion apps/v1)?',
+    ]);
+    expect(hints({ apiVersion: 'v1', kind: 'service', metadata: { name: 'a' } })).toEqual([
+      'did you mean kind Service (apiVersion v1)?',
+    ]);
+    // Nothing close: the general advice.
+    expect(hints({ apiVersion: 'example.com/v1', kind: 'Widget', metadata: { name: 'a' } })[0]).toMatch(
+      /install its CRD first/,
+    );
+    expect(hints({ apiVersion: 'v1', kind: 'Secrt', metadata: { name: 'a' } })[0]).toMatch(
+      /check the spelling/,
+    );
+  });
 });
