@@ -238,21 +238,34 @@ async function run(command: string, args: string[], cwd: string): Promise<void> 
 // ---------------------------------------------------------------------------------------------
 // HTTP against the apiserver (and etcd's plain-HTTP health endpoint)
 
-interface ApiTarget {
+/** Where and as whom to call the API server. */
+export interface ApiTarget {
   server: string;
   ca: Buffer;
   token: string;
 }
 
-interface ApiReply {
+/** Status and raw text of an API response. */
+export interface ApiReply {
   status: number;
   text: string;
 }
 
-function apiCall(target: ApiTarget, method: string, urlPath: string, body?: unknown, timeoutMs = 10_000) {
+/**
+ * One bearer-token request to the API server, with no connection reuse. A string body is sent as is
+ * (e.g. a patch), anything else as JSON.
+ */
+export function apiCall(
+  target: ApiTarget,
+  method: string,
+  urlPath: string,
+  body?: unknown,
+  timeoutMs = 10_000,
+  contentType = 'application/json',
+) {
   return new Promise<ApiReply>((resolve, reject) => {
     const url = new URL(urlPath, target.server);
-    const payload = body === undefined ? undefined : JSON.stringify(body);
+    const payload = body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body);
     const request = https.request(
       url,
       {
@@ -265,7 +278,7 @@ function apiCall(target: ApiTarget, method: string, urlPath: string, body?: unkn
           accept: 'application/json',
           ...(payload === undefined
             ? {}
-            : { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload) }),
+            : { 'content-type': contentType, 'content-length': Buffer.byteLength(payload) }),
         },
       },
       (response) => {
@@ -278,7 +291,9 @@ function apiCall(target: ApiTarget, method: string, urlPath: string, body?: unkn
         response.on('error', reject);
       },
     );
-    request.on('timeout', () => request.destroy(new Error(`${method} ${url.pathname} timed out`)));
+    request.on('timeout', () =>
+      request.destroy(new Error(`${method} ${url.pathname} timed out after ${timeoutMs}ms`)),
+    );
     request.on('error', reject);
     request.end(payload);
   });

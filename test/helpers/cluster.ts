@@ -3,10 +3,10 @@
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
-import https from 'node:https';
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, inject } from 'vitest';
 import { parse } from 'yaml';
+import { apiCall, type ApiTarget } from '../cluster/harness.js';
 
 export interface TestClusterPaths {
   /** Admin kubeconfig (system:masters). */
@@ -153,13 +153,7 @@ export interface ApiResponse<T> {
   text: string;
 }
 
-interface KubeconfigTarget {
-  server: string;
-  ca?: Buffer;
-  token: string;
-}
-
-const kubeconfigCache = new Map<string, KubeconfigTarget>();
+const kubeconfigCache = new Map<string, ApiTarget>();
 
 interface KubeconfigFile {
   'current-context'?: string;
@@ -171,7 +165,7 @@ interface KubeconfigFile {
   users?: { name: string; user?: { token?: string; tokenFile?: string } }[];
 }
 
-function loadKubeconfig(file: string): KubeconfigTarget {
+function loadKubeconfig(file: string): ApiTarget {
   const cached = kubeconfigCache.get(file);
   if (cached) return cached;
   const config = parse(fs.readFileSync(file, 'utf8')) as KubeconfigFile;
@@ -186,6 +180,7 @@ function loadKubeconfig(file: string): KubeconfigTarget {
     : cluster['certificate-authority-data']
       ? Buffer.from(cluster['certificate-authority-data'], 'base64')
       : undefined;
+  if (!ca) throw new Error(`${file}: cluster ${context?.cluster} names no certificate authority`);
   const token = user?.token ?? (user?.tokenFile ? fs.readFileSync(user.tokenFile, 'utf8').trim() : undefined);
   if (!token) throw new Error(`${file}: user ${context?.user} has no bearer token`);
   const target = { server: cluster.server, ca, token };
@@ -205,43 +200,17 @@ export async function apiRequest<T = unknown>(
   for (const [key, value] of Object.entries(options.query ?? {})) {
     if (value !== undefined) url.searchParams.set(key, String(value));
   }
-  const payload = body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body);
   const contentType =
     options.contentType ??
     (method.toUpperCase() === 'PATCH' ? 'application/merge-patch+json' : 'application/json');
-  const timeoutMs = options.timeoutMs ?? 30_000;
-  const { status, text } = await new Promise<{ status: number; text: string }>((resolve, reject) => {
-    const request = https.request(
-      url,
-      {
-        method: method.toUpperCase(),
-        ca: target.ca,
-        agent: false,
-        timeout: timeoutMs,
-        headers: {
-          authorization: `Bearer ${target.token}`,
-          accept: 'application/json',
-          ...(payload === undefined
-            ? {}
-            : { 'content-type': contentType, 'content-length': Buffer.byteLength(payload) }),
-        },
-      },
-      (response) => {
-        let data = '';
-        response.setEncoding('utf8');
-        response.on('data', (chunk: string) => {
-          data += chunk;
-        });
-        response.on('end', () => resolve({ status: response.statusCode ?? 0, text: data }));
-        response.on('error', reject);
-      },
-    );
-    request.on('timeout', () =>
-      request.destroy(new Error(`${method} ${apiPath} timed out after ${timeoutMs}ms`)),
-    );
-    request.on('error', reject);
-    request.end(payload);
-  });
+  const { status, text } = await apiCall(
+    target,
+    method.toUpperCase(),
+    `${url.pathname}${url.search}`,
+    body,
+    options.timeoutMs ?? 30_000,
+    contentType,
+  );
   let parsed: unknown;
   try {
     parsed = text ? JSON.parse(text) : undefined;

@@ -1,43 +1,23 @@
 // Every broken input of fixtures/invalid/cases.json through the real CLI against the real cluster:
 // `nopea diff` exits 2 naming file, line and what is wrong, and writes nothing anywhere.
 import { execFile } from 'node:child_process';
-import { readFileSync } from 'node:fs';
 import { cp, mkdir, readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseAllDocuments } from 'yaml';
 import { apiRequest, kubectl, testCluster, useNamespace } from '../helpers/cluster.js';
 import { git, makeRepo, type TestRepo } from '../helpers/git.js';
 import { runNopea } from '../helpers/nopea.js';
+import { CASES, REPO } from '../helpers/invalid-cases.js';
 
-const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const run = promisify(execFile);
-
-/** One row of fixtures/invalid/cases.json (see its README). */
-interface InvalidCase {
-  name: string;
-  path: string;
-  root?: string;
-  paths?: string[];
-  generate?: string;
-  needs?: 'kubectl';
-  expect: string;
-  file: string | null;
-  line: number | null;
-  stage: 'source' | 'identify' | 'config';
-}
 
 /** What the identify stage suggests for misspellings, beyond the message cases.json checks. */
 const HINTS: Record<string, string> = {
   'unknown-api-group': 'hint: the cluster serves Deployment as apps/v1: check apiVersion',
   'unknown-kind': 'hint: did you mean kind Deployment (apiVersion apps/v1)?',
 };
-
-const CASES = JSON.parse(
-  readFileSync(path.join(REPO, 'fixtures/invalid/cases.json'), 'utf8'),
-) as InvalidCase[];
 
 /** Kind, namespace and name of every object the fixtures describe, as far as they parse. */
 async function fixtureObjects(): Promise<{ kind: string; namespace?: string; name: string }[]> {

@@ -3,42 +3,21 @@
  * its tests share one definition of what "running a case" means.
  */
 import { execFile } from 'node:child_process';
-import { readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { expect } from 'vitest';
 import { NopeaError } from '../../../src/errors.js';
 import { loadConfig } from '../../../src/source/config.js';
 import { loadManifests } from '../../../src/source/load.js';
 import type { Manifest } from '../../../src/source/types.js';
-
-/** The nopea repository root. */
-export const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
+import { CASES, REPO, type InvalidCase } from '../../helpers/invalid-cases.js';
 
 /** The shared corpus of real-world manifests, next to the repository. */
 export const CORPUS = path.resolve(REPO, '../shared/corpus');
 
-/** One row of `fixtures/invalid/cases.json`. */
-export interface InvalidCase {
-  name: string;
-  path: string;
-  root?: string;
-  paths?: string[];
-  generate?: string;
-  needs?: 'kubectl';
-  expect: string;
-  file: string | null;
-  line: number | null;
-  stage: 'source' | 'identify' | 'config';
-}
-
-/** Every case of the table. */
-export const CASES: InvalidCase[] = JSON.parse(
-  readFileSync(path.join(REPO, 'fixtures/invalid/cases.json'), 'utf8'),
-) as InvalidCase[];
+export { CASES, REPO, type InvalidCase };
 
 const run = promisify(execFile);
 
