@@ -93,7 +93,10 @@ function driftNote(entry: PlanEntry): string {
 /** One line per count, e.g. `2 to create, 1 to update, 0 drifted, 0 conflicts, 0 to prune, 28 unchanged`. */
 export function summaryLine(plan: Plan): string {
   const c = plan.counts;
-  return `${c.create} to create, ${c.update} to update, ${c.drift} drifted, ${c.conflict} in conflict, ${c.prune} to prune, ${c.unchanged} unchanged`;
+  // Prune entries a sync keeps (opted out, or pruning off) are listed but are not deletions.
+  const kept = plan.entries.filter((e) => e.action === 'prune' && (e.pruneDisabled || e.pruneOff)).length;
+  const prune = `${c.prune - kept} to prune${kept ? ` (${kept} kept)` : ''}`;
+  return `${c.create} to create, ${c.update} to update, ${c.drift} drifted, ${c.conflict} in conflict, ${prune}, ${c.unchanged} unchanged`;
 }
 
 /** The plan for a terminal or CI log. */

@@ -79,7 +79,7 @@ class Walker {
         lexicallyInside
           ? {
               message: `manifest path "${given}" does not exist`,
-              hint: 'paths are relative to the repository root',
+              hint: 'paths on the command line are relative to the current directory, paths in nopea.yaml to the repository root',
             }
           : outside(given, lexical),
       );

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { planService } from '../../../src/plan/classify.js';
-import { renderMarkdown, renderText, unifiedDiff } from '../../../src/plan/render.js';
+import { renderMarkdown, renderText, summaryLine, unifiedDiff } from '../../../src/plan/render.js';
 import { deploymentIntent, desiredOf, dryRun, live, nopeaFields } from './fixtures.js';
 
 function samplePlan() {
@@ -48,5 +48,34 @@ describe('render', () => {
     expect(
       unifiedDiff({ ...plan.entries[0]!, action: 'unchanged', before: undefined, after: undefined }),
     ).toBe('');
+  });
+});
+
+describe('summary line', () => {
+  it('does not count kept prune entries as deletions', () => {
+    const plan = planService({
+      service: 'web',
+      mode: 'offline',
+      objects: [],
+      prune: [
+        {
+          id: '/ConfigMap/web/old',
+          apiVersion: 'v1',
+          lastApplied: { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'old' } },
+        },
+        {
+          id: '/ConfigMap/web/keep',
+          apiVersion: 'v1',
+          lastApplied: {
+            apiVersion: 'v1',
+            kind: 'ConfigMap',
+            metadata: { name: 'keep', annotations: { 'nopea.dev/prune': 'disabled' } },
+          },
+        },
+      ],
+    });
+    expect(summaryLine(plan)).toBe(
+      '0 to create, 0 to update, 0 drifted, 0 in conflict, 1 to prune (1 kept), 0 unchanged',
+    );
   });
 });
