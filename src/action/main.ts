@@ -26,6 +26,7 @@ import {
 } from './inputs.js';
 import { kubeconfigSecrets, writeKubeconfig } from './kubeconfig.js';
 import {
+  deployed,
   diffOutputs,
   errorOutputs,
   failureMessage,
@@ -138,9 +139,12 @@ function describeRun(inputs: ActionInputs, workspace: string): string {
 function logSyncResult(result: SyncResult): void {
   for (const s of result.services) {
     const where = s.stateCommit ? `, recorded in ${s.stateCommit.slice(0, 12)}` : '';
-    core.info(
-      `${s.service}: ${serviceStatus(s)}; deploy ${s.deployId}${where} (${formatDuration(s.durationMs)})`,
-    );
+    const what = deployed(s)
+      ? `deploy ${s.deployId}${where}`
+      : s.inSync
+        ? 'in sync, nothing recorded'
+        : 'no deploy';
+    core.info(`${s.service}: ${serviceStatus(s)}; ${what} (${formatDuration(s.durationMs)})`);
   }
 }
 

@@ -114,7 +114,10 @@ export function worstStatus(statuses: Status[]): Status {
 
 /** Whether a service's sync became a deploy: it wrote something or recorded an outcome. */
 export function deployed(s: ServiceSyncResult): boolean {
-  return s.outcome !== 'dry-run' && (s.stateCommit !== undefined || s.objects.length > 0);
+  if (s.outcome === 'dry-run') return false;
+  // A run that found everything in sync wrote and recorded nothing: it is not a deploy.
+  if (s.inSync) return s.stateCommit !== undefined;
+  return s.stateCommit !== undefined || s.objects.length > 0;
 }
 
 /** Outputs and exit code of a sync. Deploy ids are those of syncs that became deploys. */

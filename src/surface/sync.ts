@@ -70,8 +70,10 @@ export interface ServiceSyncResult {
   health?: HealthReport;
   error?: NopeaError;
   durationMs: number;
-  /** State branch commit holding the record (absent for dry runs and refused syncs). */
+  /** State branch commit holding the record (absent for dry runs, refused syncs and runs in sync). */
   stateCommit?: string;
+  /** Nothing to apply and the branch already records it all: health was checked, no lock taken, nothing recorded. */
+  inSync?: boolean;
 }
 
 export interface SyncResult {
@@ -152,9 +154,10 @@ function guardFor(prepared: PreparedService, opts: SyncOptions): GuardResult {
 }
 
 /**
- * Takes the service lock. The Lease lives in the service's namespace; on a first deploy into a
- * namespace the same change creates, that Namespace is applied first (its dry-run and the guard
- * have passed) and the plan is made again under the lock.
+ * Takes the service lock for a planned sync. The Lease lives in the service's namespace; on a first
+ * deploy into a namespace the same change creates, that Namespace is applied first (its dry-run and
+ * the guard have passed). Under the lock the state is fetched again, and when another run recorded
+ * something meanwhile (or the Namespace was just applied) the plan is made again.
  */
 export async function lockAndPlan(
   ctx: RunContext,
@@ -165,7 +168,13 @@ export async function lockAndPlan(
   lockRequests: LockRequests,
   written: ObjectResult[],
   onPlan: (plan: Plan) => void,
+  planned?: PreparedService,
 ): Promise<{ lock: ServiceLock; prepared: PreparedService; guard: GuardResult }> {
+  const first = planned ?? (await prepareService(ctx, spec, opts));
+  const plannedTip = ctx.store.tip;
+  if (!planned) onPlan(first.plan);
+  // Refused before the lock: the plan shown above explains why.
+  guardFor(first, opts);
   const namespace = opts.lockNamespace ?? spec.namespace ?? 'default';
   const nsType = ctx.catalog.lookup('v1', 'Namespace').found;
   const exists = async (type: ResourceType): Promise<boolean> => {
@@ -179,14 +188,6 @@ export async function lockAndPlan(
     }
   };
   if (nsType && !(await exists(nsType))) {
-    const first = await prepareService(ctx, spec, opts);
-    try {
-      guardFor(first, opts);
-    } catch (err) {
-      // Refused before the lock: show the plan that explains why.
-      onPlan(first.plan);
-      throw err;
-    }
     const ns = first.desired.find(
       (d) => d.ref.group === '' && d.ref.kind === 'Namespace' && d.ref.name === namespace,
     );
@@ -218,8 +219,10 @@ export async function lockAndPlan(
   if (opts.signal) lockOpts.signal = opts.signal;
   const lock = await ctx.timer.time('lock', () => ServiceLock.acquire(client, lockOpts));
   try {
-    // Plan under the lock, against the newest state: another run may have finished meanwhile.
-    await ctx.store.refresh();
+    // Another run may have finished while this one planned or waited: plan again on its outcome.
+    const tip = await ctx.store.refresh();
+    if (tip === plannedTip && written.length === 0)
+      return { lock, prepared: first, guard: guardFor(first, opts) };
     const prepared = await prepareService(ctx, spec, opts);
     // Shown before the guard decides, so a refusal comes with the plan it refers to.
     onPlan(prepared.plan);
@@ -229,6 +232,24 @@ export async function lockAndPlan(
     await lock.release();
     throw err;
   }
+}
+
+/**
+ * Whether a sync has nothing to do and nothing new to record: every object unchanged, nothing to
+ * prune or release, the state branch already records all of it, and the last deploy succeeded.
+ * Such a run only checks health; it takes no lock and writes no commit (CI runs on every push, and
+ * the branch should show deploys, not heartbeats).
+ */
+export function inSync(prepared: PreparedService, guard: GuardResult): boolean {
+  const { plan, state, desired } = prepared;
+  if (state.current?.status !== 'succeeded') return false;
+  if (guard.prune.length > 0 || guard.kept.some((k) => k.entry.pruneDisabled)) return false;
+  if (plan.entries.some((e) => e.action !== 'unchanged' && e.action !== 'prune')) return false;
+  const recorded = new Set(state.inventory?.objects.map((o) => o.id));
+  if (!desired.every((d) => recorded.has(d.id) && state.lastApplied.has(d.id))) return false;
+  // Inventory entries neither desired nor planned for pruning are gone from the cluster: drop them.
+  const accounted = new Set([...desired.map((d) => d.id), ...plan.entries.map((e) => e.id)]);
+  return [...recorded].every((id) => accounted.has(id));
 }
 
 async function syncService(
@@ -268,14 +289,19 @@ async function syncService(
     return result;
   }
 
+  const onPlan = (plan: Plan): void => {
+    result.plan = plan;
+    opts.onEvent?.({ type: 'plan', service: spec.name, plan });
+  };
   let lock: ServiceLock;
   let prepared: PreparedService;
   let guard: GuardResult;
   try {
-    const onPlan = (plan: Plan): void => {
-      result.plan = plan;
-      opts.onEvent?.({ type: 'plan', service: spec.name, plan });
-    };
+    // Plan before locking: a run with nothing to do needs neither the lock nor a record.
+    const planned = await prepareService(ctx, spec, opts);
+    onPlan(planned.plan);
+    const early = guardFor(planned, opts);
+    if (inSync(planned, early)) return await checkInSync(ctx, client, planned, early, opts, result, started);
     ({ lock, prepared, guard } = await lockAndPlan(
       ctx,
       client,
@@ -285,6 +311,7 @@ async function syncService(
       lockRequests,
       result.objects,
       onPlan,
+      planned,
     ));
   } catch (err) {
     // Refused before anything was written (the Namespace applied before the lock aside): nothing to
@@ -319,7 +346,25 @@ async function syncService(
     result.outcome = 'failed';
   }
   try {
-    opts.onEvent?.({ type: 'stage', service: spec.name, stage: 'record' });
+    await record(ctx, prepared, guard, opts, result, started);
+  } finally {
+    await lock.release();
+  }
+  result.durationMs = Date.now() - started;
+  return result;
+}
+
+/** Commits the deploy record; a failure to record turns a success into a failure (nothing is lost silently). */
+async function record(
+  ctx: RunContext,
+  prepared: PreparedService,
+  guard: GuardResult,
+  opts: SyncOptions,
+  result: ServiceSyncResult,
+  started: number,
+): Promise<void> {
+  try {
+    opts.onEvent?.({ type: 'stage', service: prepared.spec.name, stage: 'record' });
     const source = await sourceInfo(ctx.repoRoot);
     const committed = await ctx.timer.time('record', () =>
       ctx.store.commit(buildStateChange(ctx, prepared, guard, result, started, source)),
@@ -331,8 +376,32 @@ async function syncService(
       ? new NopeaError(result.error.kind, [...result.error.problems, ...recordError.problems])
       : recordError;
     if (result.outcome === 'succeeded') result.outcome = 'failed';
-  } finally {
-    await lock.release();
+  }
+}
+
+/**
+ * A run with nothing to apply: it checks health and records nothing when all is well. When health
+ * fails, something broke since the last deploy; that is recorded (the branch takes concurrent commits
+ * safely, so no lock is needed for a record alone).
+ */
+async function checkInSync(
+  ctx: RunContext,
+  client: KubeClient,
+  prepared: PreparedService,
+  guard: GuardResult,
+  opts: SyncOptions,
+  result: ServiceSyncResult,
+  started: number,
+): Promise<ServiceSyncResult> {
+  result.inSync = true;
+  result.objects.push(...prepared.desired.map((d): ObjectResult => ({ id: d.id, action: 'unchanged' })));
+  try {
+    await waitHealthy(ctx, client, prepared, opts, result);
+    result.outcome = 'succeeded';
+  } catch (err) {
+    result.error = asNopeaError(err);
+    result.outcome = opts.signal?.aborted ? 'cancelled' : 'failed';
+    if (result.outcome === 'failed') await record(ctx, prepared, guard, opts, result, started);
   }
   result.durationMs = Date.now() - started;
   return result;
@@ -376,26 +445,37 @@ async function execute(
     if (opts.signal?.aborted) throw cancelled();
   }
 
-  if (opts.wait ?? true) {
-    opts.onEvent?.({ type: 'stage', service, stage: 'wait' });
-    const waitOpts: Parameters<typeof waitForHealth>[3] = {
-      timeoutMs: opts.timeoutMs ?? DEFAULTS.timeoutMs,
-      onProgress: (snapshot) => opts.onEvent?.({ type: 'health', service, snapshot }),
-    };
-    if (opts.signal) waitOpts.signal = opts.signal;
-    const targets = prepared.desired.map((d) => ({ id: d.id, type: d.type }));
-    const report = await ctx.timer.time('wait', () => waitForHealth(client, ctx.catalog, targets, waitOpts));
-    result.health = report;
-    if (opts.signal?.aborted) throw cancelled();
-    if (!report.ok) {
-      const problems: Problem[] = report.failures.map((f) => ({ message: formatDiagnosis(f) }));
-      const what = report.timedOut
-        ? `not healthy within ${Math.round((opts.timeoutMs ?? DEFAULTS.timeoutMs) / 1000)} s`
-        : 'failed its health check';
-      throw new NopeaError('deploy', [{ message: `service ${service} ${what}` }, ...problems]);
-    }
-  }
+  await waitHealthy(ctx, client, prepared, opts, result);
   result.outcome = 'succeeded';
+}
+
+/** Stage 8: waits for every desired object to be healthy (unless --no-wait); throws a deploy error naming each failure. */
+async function waitHealthy(
+  ctx: RunContext,
+  client: KubeClient,
+  prepared: PreparedService,
+  opts: SyncOptions,
+  result: ServiceSyncResult,
+): Promise<void> {
+  if (!(opts.wait ?? true)) return;
+  const service = prepared.spec.name;
+  opts.onEvent?.({ type: 'stage', service, stage: 'wait' });
+  const waitOpts: Parameters<typeof waitForHealth>[3] = {
+    timeoutMs: opts.timeoutMs ?? DEFAULTS.timeoutMs,
+    onProgress: (snapshot) => opts.onEvent?.({ type: 'health', service, snapshot }),
+  };
+  if (opts.signal) waitOpts.signal = opts.signal;
+  const targets = prepared.desired.map((d) => ({ id: d.id, type: d.type }));
+  const report = await ctx.timer.time('wait', () => waitForHealth(client, ctx.catalog, targets, waitOpts));
+  result.health = report;
+  if (opts.signal?.aborted) throw cancelled();
+  if (!report.ok) {
+    const problems: Problem[] = report.failures.map((f) => ({ message: formatDiagnosis(f) }));
+    const what = report.timedOut
+      ? `not healthy within ${Math.round((opts.timeoutMs ?? DEFAULTS.timeoutMs) / 1000)} s`
+      : 'failed its health check';
+    throw new NopeaError('deploy', [{ message: `service ${service} ${what}` }, ...problems]);
+  }
 }
 
 /**

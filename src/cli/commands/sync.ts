@@ -66,6 +66,8 @@ export function summary(s: ServiceSyncResult): string {
           : 'FAILED';
   if (s.outcome === 'dry-run')
     return `${verb} ${s.service}: nothing written${kept} (${formatDuration(s.durationMs)})`;
+  if (s.inSync && s.outcome === 'succeeded')
+    return `In sync ${s.service}: ${unchanged} unchanged, nothing to apply${kept}; ${health}; nothing new to record (${formatDuration(s.durationMs)})`;
   // Stopped before the first write (guard, dry-run, lock, permissions): no deploy was recorded.
   if (!s.stateCommit && s.objects.length === 0) {
     const stopped = s.outcome === 'cancelled' ? 'Cancelled' : s.error?.exitCode === 2 ? 'Refused' : 'FAILED';
@@ -93,6 +95,7 @@ function jsonOf(result: SyncResult): unknown {
       outcome: s.outcome,
       durationMs: s.durationMs,
       stateCommit: s.stateCommit,
+      inSync: s.inSync,
       plan: s.plan,
       objects: s.objects.map((o) => ({ id: o.id, action: o.action, problem: o.problem })),
       kept: s.kept,

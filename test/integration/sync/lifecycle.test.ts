@@ -104,18 +104,19 @@ describe('sync of sock-shop', () => {
       unchanged: 29,
     });
     expect(s.objects.filter((o) => o.action !== 'unchanged')).toEqual([]);
-    // The run still takes and releases its Lease: those are the lock's requests, counted apart.
+    // In sync: health checked, no lock taken, nothing written to the cluster or recorded.
+    expect(s.inSync).toBe(true);
+    expect(s.health?.ok).toBe(true);
     expect(result.requests.writes).toBe(0);
     expect(result.requests.apply).toBe(0);
     expect(result.requests.create + result.requests.update + result.requests.delete).toBe(0);
-    expect(result.requests.lock.create).toBe(1);
-    expect(result.requests.lock.delete).toBe(1);
+    expect(result.requests.lock.total).toBe(0);
     expect(JSON.stringify(await allVersions())).toBe(before);
 
     const state = await readState(repo.remote, SERVICE);
-    expect(state.deploys).toHaveLength(2);
-    expect(state.deploys[0]!.id).toBe(s.deployId);
-    expect(state.deploys[0]!.objects).toEqual([]);
+    expect(state.deploys).toHaveLength(1);
+    expect(state.deploys[0]!.id).not.toBe(s.deployId);
+    expect(s.stateCommit).toBeUndefined();
   });
 
   it('applies an image change from git to that Deployment only and waits for it', async () => {

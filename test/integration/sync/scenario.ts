@@ -43,6 +43,8 @@ export interface SyncJson {
     deployId: string;
     outcome: string;
     stateCommit?: string;
+    inSync?: boolean;
+    health?: { ok: boolean };
     plan?: { counts: Record<string, number>; entries: { id: string; action: string }[] };
     objects: { id: string; action: string }[];
     error?: { kind: string; problems: { message: string }[] };

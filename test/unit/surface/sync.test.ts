@@ -25,7 +25,7 @@ vi.mock('../../../src/surface/prepare.js', async (original) => ({
   prepareService,
 }));
 
-const { applyItems, buildStateChange, lockAndPlan, requestSummary } =
+const { applyItems, buildStateChange, inSync, lockAndPlan, requestSummary } =
   await import('../../../src/surface/sync.js');
 
 const catalog = builtinCatalog();
@@ -277,7 +277,7 @@ describe('lockAndPlan', () => {
     await out.lock.release();
   });
 
-  it('shows the plan before the guard refuses it, and releases the lock', async () => {
+  it('shows the plan when the guard refuses it, before any lock is taken', async () => {
     const cm = configMap('a');
     const p = prepared(
       [cm],
@@ -292,7 +292,7 @@ describe('lockAndPlan', () => {
       kind: 'guard',
     });
     expect(plans).toEqual([p.plan]);
-    expect(calls.some((o) => o.method === 'DELETE' && o.path.includes('/leases'))).toBe(true);
+    expect(calls.some((o) => o.path.includes('/leases'))).toBe(false);
   });
 
   it('reports the Namespace it applied before the lock even when the lock then fails', async () => {
@@ -311,5 +311,54 @@ describe('lockAndPlan', () => {
       kind: 'cluster',
     });
     expect(written.map((w) => [w.id, w.action])).toEqual([[ns.id, 'created']]);
+  });
+});
+
+describe('inSync', () => {
+  const cm = configMap('a');
+  const recorded = (status: 'succeeded' | 'failed'): PreparedService => {
+    const p = prepared([cm], [entry(cm.id, 'unchanged')], {
+      format: 1,
+      service: 'web',
+      namespace: 'web',
+      objects: [{ id: cm.id, apiVersion: 'v1' }],
+    });
+    p.state.lastApplied.set(cm.id, {
+      format: 1,
+      id: cm.id,
+      apiVersion: 'v1',
+      deployId: '01J0000000000000000000000A',
+      appliedAt: '2026-11-27T10:00:00.000Z',
+      object: cm.object,
+    });
+    p.state.current = {
+      format: 1,
+      service: 'web',
+      deployId: '01J0000000000000000000000A',
+      status,
+      updatedAt: '2026-11-27T10:00:00.000Z',
+    };
+    return p;
+  };
+  const noGuard = { prune: [], kept: [] };
+
+  it('holds when everything is unchanged, recorded, and the last deploy succeeded', () => {
+    expect(inSync(recorded('succeeded'), noGuard)).toBe(true);
+  });
+
+  it('does not hold after a failed deploy, with changes, prunes, or objects the branch does not record', () => {
+    expect(inSync(recorded('failed'), noGuard)).toBe(false);
+    const changed = recorded('succeeded');
+    changed.plan = plan([entry(cm.id, 'drift')]);
+    expect(inSync(changed, noGuard)).toBe(false);
+    const pruning = recorded('succeeded');
+    expect(inSync(pruning, { prune: [entry('/ConfigMap/web/old', 'prune')], kept: [] })).toBe(false);
+    const unrecorded = recorded('succeeded');
+    unrecorded.state.lastApplied.clear();
+    expect(inSync(unrecorded, noGuard)).toBe(false);
+    // An inventory entry that is neither desired nor planned for pruning is gone: the state needs a commit.
+    const stale = recorded('succeeded');
+    stale.state.inventory!.objects.push({ id: '/ConfigMap/web/gone', apiVersion: 'v1' });
+    expect(inSync(stale, noGuard)).toBe(false);
   });
 });
