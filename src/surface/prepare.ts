@@ -17,6 +17,7 @@ import { intentOf } from '../resources/normalize.js';
 import type { KubeObject, ResourceId } from '../resources/object.js';
 import { loadConfig } from '../source/config.js';
 import { loadManifests } from '../source/load.js';
+import type { Manifest } from '../source/types.js';
 import { planService, type Observation, type PruneCandidate } from '../plan/classify.js';
 import { provablyUnchanged } from '../plan/shortcut.js';
 import type { Plan } from '../plan/types.js';
@@ -55,6 +56,8 @@ export interface RunContext {
   catalog: ResourceCatalog;
   timer: StageTimer;
   services: ServiceSpec[];
+  /** Manifests per service, loading since the run opened (files do not change during a run). */
+  manifests?: Map<string, Promise<Manifest[]>>;
 }
 
 /** Finds the repository root; nopea keeps its state in git, so it must run inside a repository. */
@@ -101,6 +104,14 @@ export async function openRun(opts: RunOptions, timer = new StageTimer()): Promi
   const remote = opts.stateRemote ?? config?.stateRemote ?? 'origin';
   const storeOpts: Parameters<typeof openState>[0] = { repoDir: repoRoot, branch, remote };
   if (opts.gitAuthHeader) storeOpts.auth = { extraHeader: opts.gitAuthHeader };
+  // Manifests load while git fetches the state and the cluster is discovered.
+  const manifests = new Map<string, Promise<Manifest[]>>();
+  for (const spec of services) {
+    const loading = loadManifests({ repoRoot, paths: spec.paths, kubectl: kubectlFor(opts) });
+    // Awaited in prepareService; this keeps an early failure elsewhere from leaving it unhandled.
+    loading.catch(() => undefined);
+    manifests.set(spec.name, loading);
+  }
   const clientPromise = opts.offline ? undefined : connect(connectOptions(opts));
   const [store, client] = await Promise.all([timer.time('state', () => openState(storeOpts)), clientPromise]);
   let catalog = builtinCatalog();
@@ -113,9 +124,13 @@ export async function openRun(opts: RunOptions, timer = new StageTimer()): Promi
       }
     });
   }
-  const ctx: RunContext = { repoRoot, cwd, store, catalog, timer, services };
+  const ctx: RunContext = { repoRoot, cwd, store, catalog, timer, services, manifests };
   if (client) ctx.client = client;
   return ctx;
+}
+
+function kubectlFor(opts: RunOptions): string | undefined {
+  return opts.kubectl ?? process.env.NOPEA_KUBECTL;
 }
 
 function connectOptions(opts: RunOptions): Parameters<typeof connect>[0] {
@@ -132,12 +147,11 @@ export async function prepareService(
   opts: RunOptions,
 ): Promise<PreparedService> {
   const { timer } = ctx;
-  const manifests = await timer.time('source', () =>
-    loadManifests({
-      repoRoot: ctx.repoRoot,
-      paths: spec.paths,
-      kubectl: opts.kubectl ?? process.env.NOPEA_KUBECTL,
-    }),
+  const manifests = await timer.time(
+    'source',
+    () =>
+      ctx.manifests?.get(spec.name) ??
+      loadManifests({ repoRoot: ctx.repoRoot, paths: spec.paths, kubectl: kubectlFor(opts) }),
   );
   const desired = identify(manifests, ctx.catalog, spec.namespace ? { namespace: spec.namespace } : {});
   const state = await timer.time('state', () => ctx.store.readService(spec.name));
