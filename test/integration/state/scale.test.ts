@@ -52,7 +52,6 @@ describe('a service with 1,000 last-applied objects', () => {
       const write = await counted(() => store.commit(deployChange('web', nextId(), ids)));
       // Remote mode, no base yet: fast-import, update-index, write-tree, commit-tree, push, update-ref.
       expect(write.processes.length).toBeLessThanOrEqual(8);
-      expect(write.ms).toBeLessThan(10_000);
 
       const reader = await openState({ repoDir: repo.work });
       const read = await counted(() => reader.readService('web'));
@@ -62,7 +61,6 @@ describe('a service with 1,000 last-applied objects', () => {
         'ls-tree',
         'cat-file',
       ]);
-      expect(read.ms).toBeLessThan(3_000);
 
       // Rewriting the whole set on top of an existing tip stays a handful of processes too.
       const rewrite = await counted(() => reader.commit(deployChange('web', nextId(), ids.slice(1))));
