@@ -12,7 +12,7 @@ interface CommandSpec {
 /**
  * The commands. A command's module (and with it the Kubernetes client, git and YAML libraries) is
  * imported only when the command line names it, so `nopea --help` and `--version` start fast; the
- * stubs carry what the top-level help shows.
+ * light entries registered for the other commands carry what the top-level help shows.
  */
 const COMMANDS: CommandSpec[] = [
   {
