@@ -264,8 +264,10 @@ function job(obj: KubeObject): Assessment {
     if (c?.status === 'True') return failed(c.reason ?? 'JobFailed', c.message ?? `job ${type}`);
   }
   const succeeded = count(obj, 'succeeded');
-  for (const type of ['Complete', 'SuccessCriteriaMet']) {
-    if (conditionOf(obj, type)?.status === 'True') return ready(`completed (${succeeded} succeeded)`);
+  if (conditionOf(obj, 'Complete')?.status === 'True') return ready(`completed (${succeeded} succeeded)`);
+  // SuccessCriteriaMet comes first, while the Job's pods still finish and its counts catch up.
+  if (conditionOf(obj, 'SuccessCriteriaMet')?.status === 'True') {
+    return progressing('success criteria met; waiting for the Job to complete');
   }
   if (field(obj, 'spec', 'suspend') === true) return ready('suspended; not waited for', 'Suspended');
   const completions = num(field(obj, 'spec', 'completions'));

@@ -17,13 +17,13 @@ import { openState } from '../../../src/state/store.js';
 import type { Plan, PlanEntry } from '../../../src/plan/types.js';
 import { kubectl, testCluster } from '../../helpers/cluster.js';
 import { runNopea, type NopeaRun } from '../../helpers/nopea.js';
+import { corpus } from '../../helpers/corpus.js';
 
 /** The sock-shop kustomization of the shared corpus (29 objects, no namespaces). */
-export const SOCK_SHOP = new URL('../../../../shared/corpus/argocd-example-apps/sock-shop', import.meta.url)
-  .pathname;
+export const SOCK_SHOP = corpus('argocd-example-apps/sock-shop');
 
 /** podinfo's kustomize base of the shared corpus. */
-export const PODINFO = new URL('../../../../shared/corpus/podinfo/kustomize', import.meta.url).pathname;
+export const PODINFO = corpus('podinfo/kustomize');
 
 /** `--kubeconfig` and `--kubectl` for the admin user. */
 export function clusterFlags(kubeconfig = testCluster().kubeconfig): string[] {

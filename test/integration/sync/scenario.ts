@@ -12,6 +12,7 @@ import { runNopea, type NopeaRun, type NopeaRunOptions } from '../../helpers/nop
 import { openState } from '../../../src/state/store.js';
 import type { DeployRecord, Inventory, LastApplied } from '../../../src/state/format.js';
 import type { KubeObject } from '../../../src/resources/object.js';
+import { corpus } from '../../helpers/corpus.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
 
@@ -19,7 +20,7 @@ const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../.
 export const SCENARIOS = path.join(root, 'fixtures/scenarios/sync');
 
 /** The sock-shop manifests of the shared corpus (a kustomization, 29 objects, no namespaces). */
-export const SOCK_SHOP = '/work/shared/corpus/argocd-example-apps/sock-shop';
+export const SOCK_SHOP = corpus('argocd-example-apps/sock-shop');
 
 /**
  * Runs `nopea sync <args>` in `cwd` against the test cluster (admin unless `kubeconfig` is given),

@@ -13,11 +13,9 @@ import { loadConfig } from '../../../src/source/config.js';
 import { loadManifests } from '../../../src/source/load.js';
 import type { Manifest } from '../../../src/source/types.js';
 import { CASES, REPO, type InvalidCase } from '../../helpers/invalid-cases.js';
+import { CORPUS } from '../../helpers/corpus.js';
 
-/** The shared corpus of real-world manifests, next to the repository. */
-export const CORPUS = path.resolve(REPO, '../shared/corpus');
-
-export { CASES, REPO, type InvalidCase };
+export { CASES, CORPUS, REPO, type InvalidCase };
 
 const run = promisify(execFile);
 
