@@ -4,7 +4,7 @@
  * written, the outcome is recorded on the state branch whatever happens next.
  */
 import { ulid } from 'ulid';
-import { NopeaError, errorMessage, formatProblem, type Problem } from '../errors.js';
+import { NopeaError, errorMessage, type Problem } from '../errors.js';
 import type { KubeClient, RequestStats, Verb } from '../cluster/client.js';
 import { ApiError } from '../cluster/errors.js';
 import { describeApiError, refusedBeforeWrite } from '../cluster/explain.js';
@@ -13,23 +13,16 @@ import { applyObject, getObject, type PropagationPolicy } from '../cluster/objec
 import { applyAll, applyFailure, type ApplyItem, type ObjectResult } from '../apply/execute.js';
 import { guardPlan, type GuardResult, type PruneLimit } from '../apply/guard.js';
 import { pruneAll } from '../apply/prune.js';
-import { waitForHealth, type HealthReport, type HealthSnapshot } from '../health/wait.js';
-import { formatDiagnosis } from '../health/wait.js';
+import { formatDiagnosis, waitForHealth, type HealthReport, type HealthSnapshot } from '../health/wait.js';
 import { intentOf } from '../resources/normalize.js';
 import type { ResourceType } from '../resources/catalog.js';
-import type { DesiredObject } from '../resources/identify.js';
-import type { KubeObject, ResourceId } from '../resources/object.js';
+import type { ResourceId } from '../resources/object.js';
 import type { Plan } from '../plan/types.js';
-import { comparableIntent } from '../plan/classify.js';
-import { jsonEqual } from '../plan/paths.js';
-import { redactSecret } from '../resources/secrets.js';
-import { statePaths } from '../state/layout.js';
-import type { DeployRecord, Inventory, LastApplied } from '../state/format.js';
 import type { ServiceState } from '../state/store.js';
 import type { RunOptions, ServiceSpec } from './options.js';
 import { StageTimer, openRun, prepareService, type PreparedService, type RunContext } from './prepare.js';
-import { sourceInfo, type SourceInfo } from './source-info.js';
-import type { StateChange } from '../state/change.js';
+import { sourceInfo } from './source-info.js';
+import { buildStateChange } from './record.js';
 
 export interface SyncOptions extends RunOptions {
   /** Plan and guard only: no write to the cluster or the branch. */
@@ -500,136 +493,6 @@ function asNopeaError(err: unknown): NopeaError {
   if (err instanceof NopeaError) return err;
   if ((err as { name?: string } | null)?.name === 'AbortError') return cancelled();
   return new NopeaError('internal', errorMessage(err), { cause: err });
-}
-
-/** The last-applied entry for an object now in the cluster: its intent, Secret values hashed. */
-function lastAppliedEntry(
-  desired: DesiredObject,
-  previous: LastApplied | undefined,
-  deployId: string,
-  now: string,
-): LastApplied | undefined {
-  const intent = intentOf(desired.object);
-  const stored = comparableIntent(intent, previous?.object);
-  const sameOrigin =
-    previous?.origin?.file === desired.origin.file && previous?.origin?.line === desired.origin.line;
-  // Unchanged entries are not rewritten: the branch diff of a deploy shows what it changed.
-  if (
-    previous &&
-    sameOrigin &&
-    previous.apiVersion === desired.object.apiVersion &&
-    jsonEqual(stored, previous.object)
-  ) {
-    return undefined;
-  }
-  return {
-    format: 1,
-    id: desired.id,
-    apiVersion: desired.object.apiVersion,
-    origin: desired.origin,
-    deployId,
-    appliedAt: now,
-    object: redactSecret(intent, previous?.object as KubeObject | undefined) as LastApplied['object'],
-  };
-}
-
-/** The state branch change recording one deploy: record, current, inventory, last-applied objects. */
-export function buildStateChange(
-  ctx: Pick<RunContext, 'timer'>,
-  prepared: PreparedService,
-  guard: GuardResult,
-  result: ServiceSyncResult,
-  started: number,
-  source: SourceInfo,
-): StateChange {
-  const { spec, state, plan } = prepared;
-  const now = new Date().toISOString();
-  const outcome = result.outcome === 'dry-run' ? 'failed' : result.outcome;
-  const actions = new Map(result.objects.map((o) => [o.id, o.action]));
-  const writes: Record<string, unknown> = {};
-  const deletes: string[] = [];
-
-  const inCluster = new Map<ResourceId, string>();
-  const desiredIds = new Set(prepared.desired.map((d) => d.id));
-  const planned = new Set(plan.entries.map((e) => e.id));
-  for (const o of state.inventory?.objects ?? []) {
-    // No longer desired and no prune entry: the plan found it already gone from the cluster.
-    if (plan.mode === 'cluster' && !desiredIds.has(o.id) && !planned.has(o.id)) {
-      deletes.push(statePaths.lastApplied(o.id));
-      continue;
-    }
-    inCluster.set(o.id, o.apiVersion);
-  }
-  for (const d of prepared.desired) {
-    const action = actions.get(d.id);
-    const applied = action === 'created' || action === 'configured' || action === 'unchanged';
-    if (!applied) continue;
-    inCluster.set(d.id, d.object.apiVersion);
-    const entry = lastAppliedEntry(d, state.lastApplied.get(d.id), result.deployId, now);
-    if (entry) writes[statePaths.lastApplied(d.id)] = entry;
-  }
-  for (const o of result.objects) {
-    if (o.action !== 'pruned') continue;
-    inCluster.delete(o.id);
-    deletes.push(statePaths.lastApplied(o.id));
-  }
-  // Objects kept by their opt-out annotation are released: nopea stops tracking them.
-  for (const k of guard.kept) {
-    if (!k.entry.pruneDisabled) continue;
-    inCluster.delete(k.entry.id);
-    deletes.push(statePaths.lastApplied(k.entry.id));
-  }
-  const inventory: Inventory = {
-    format: 1,
-    service: spec.name,
-    namespace: spec.namespace ?? '',
-    objects: [...inCluster]
-      .map(([id, apiVersion]) => ({ id, apiVersion }))
-      .sort((a, b) => a.id.localeCompare(b.id)),
-  };
-  writes[statePaths.inventory] = inventory;
-
-  const record: DeployRecord = {
-    format: 1,
-    id: result.deployId,
-    service: spec.name,
-    namespace: spec.namespace ?? '',
-    source,
-    startedAt: new Date(started).toISOString(),
-    finishedAt: now,
-    strategy: { name: 'direct', reason: spec.strategy ? `configured in nopea.yaml` : 'default' },
-    plan: plan.counts,
-    objects: result.objects
-      .filter((o) => o.action !== 'unchanged')
-      .map((o) => ({ id: o.id, action: o.action })),
-    stages: ctx.timer.stages,
-    outcome,
-  };
-  if (result.error) {
-    record.error = {
-      kind: result.error.kind,
-      message: result.error.problems.map(formatProblem).join('\n').slice(0, 4000),
-    };
-  }
-  const env = process.env;
-  if (env.GITHUB_ACTOR) record.actor = env.GITHUB_ACTOR;
-  if (env.GITHUB_RUN_ID && env.GITHUB_REPOSITORY) {
-    record.runUrl = `${env.GITHUB_SERVER_URL ?? 'https://github.com'}/${env.GITHUB_REPOSITORY}/actions/runs/${env.GITHUB_RUN_ID}`;
-  }
-  writes[statePaths.deploy(result.deployId)] = record;
-  writes[statePaths.current] = {
-    format: 1,
-    service: spec.name,
-    deployId: result.deployId,
-    status: outcome,
-    updatedAt: now,
-  };
-  return {
-    service: spec.name,
-    message: `deploy ${spec.name} ${result.deployId} ${outcome}`,
-    writes,
-    deletes,
-  };
 }
 
 /** State as read for a service, re-exported for callers that show it. */

@@ -8,6 +8,7 @@ import {
 } from '../../../src/cluster/client.js';
 import { ApiError } from '../../../src/cluster/errors.js';
 import { refusedBeforeWrite } from '../../../src/cluster/explain.js';
+import { buildStateChange } from '../../../src/surface/record.js';
 import { LockRequests } from '../../../src/cluster/lease.js';
 import { builtinCatalog } from '../../../src/resources/catalog.js';
 import type { DesiredObject } from '../../../src/resources/identify.js';
@@ -25,8 +26,7 @@ vi.mock('../../../src/surface/prepare.js', async (original) => ({
   prepareService,
 }));
 
-const { applyItems, buildStateChange, inSync, lockAndPlan, requestSummary } =
-  await import('../../../src/surface/sync.js');
+const { applyItems, inSync, lockAndPlan, requestSummary } = await import('../../../src/surface/sync.js');
 
 const catalog = builtinCatalog();
 
