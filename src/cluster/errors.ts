@@ -91,7 +91,7 @@ const TRANSIENT_CODES = new Set([
 export function isTransient(err: unknown): boolean {
   if (err instanceof ApiError) {
     if (err.status === 429) return true;
-    // 501 Not Implemented and 505 will not get better on retry.
+    // 501 and 505 (the server lacks the feature or protocol) will not get better on retry.
     return err.status >= 500 && err.status !== 501 && err.status !== 505;
   }
   const code = (err as { code?: unknown } | null)?.code;
