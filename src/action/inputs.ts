@@ -9,6 +9,7 @@
 import path from 'node:path';
 import { NopeaError, type Problem } from '../errors.js';
 import { parseDuration } from '../cli/duration.js';
+import { parsePruneLimit, type PruneLimit } from '../apply/guard.js';
 import type { SyncOptions } from '../surface/sync.js';
 
 export type ActionCommand = 'sync' | 'diff';
@@ -27,6 +28,8 @@ export const DISPATCHABLE = [
   'prune',
   'wait',
   'timeout',
+  'force-conflicts',
+  'max-prune',
 ] as const;
 
 /** Every input action.yml declares. */
@@ -50,6 +53,8 @@ export interface ActionInputs {
   prune?: boolean;
   wait: boolean;
   timeoutMs?: number;
+  forceConflicts: boolean;
+  maxPrune?: PruneLimit;
   token?: string;
   /** Where each dispatchable input came from, for the log. */
   sources: Partial<Record<InputName, 'step' | 'workflow_dispatch'>>;
@@ -134,6 +139,7 @@ export function resolveInputs(
     offline: bool('offline') ?? false,
     dryRun: bool('dry-run') ?? false,
     wait: bool('wait') ?? true,
+    forceConflicts: bool('force-conflicts') ?? false,
     sources,
   };
   const prune = bool('prune');
@@ -153,15 +159,18 @@ export function resolveInputs(
   const kubeconfig = read('kubeconfig');
   if (kubeconfig.trim()) inputs.kubeconfig = kubeconfig;
 
-  const timeout = get('timeout');
-  if (timeout) {
+  const collect = (fn: () => void): void => {
     try {
-      inputs.timeoutMs = parseDuration(timeout, 'input timeout');
+      fn();
     } catch (err) {
       if (err instanceof NopeaError) problems.push(...err.problems);
       else throw err;
     }
-  }
+  };
+  const timeout = get('timeout');
+  if (timeout) collect(() => (inputs.timeoutMs = parseDuration(timeout, 'input timeout')));
+  const maxPrune = get('max-prune');
+  if (maxPrune) collect(() => (inputs.maxPrune = parsePruneLimit(maxPrune, 'input max-prune')));
   if (inputs.offline && inputs.command === 'sync') {
     problems.push({
       message: 'input offline applies to the diff command only; a sync needs the cluster',
@@ -214,6 +223,8 @@ export function toSyncOptions(inputs: ActionInputs, ctx: RunContext): SyncOption
     opts.wait = inputs.wait;
     if (inputs.prune !== undefined) opts.prune = inputs.prune;
     if (inputs.timeoutMs !== undefined) opts.timeoutMs = inputs.timeoutMs;
+    opts.forceConflicts = inputs.forceConflicts;
+    if (inputs.maxPrune) opts.maxPrune = inputs.maxPrune;
     if (ctx.signal) opts.signal = ctx.signal;
     if (ctx.onEvent) opts.onEvent = ctx.onEvent;
   }

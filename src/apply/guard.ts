@@ -35,8 +35,8 @@ export interface GuardResult {
   kept: { entry: PlanEntry; reason: string }[];
 }
 
-/** Parses `--max-prune` values such as `10` or `25%`. */
-export function parsePruneLimit(value: string | number): PruneLimit {
+/** Parses `--max-prune` values such as `10` or `25%`; `what` names the flag or input in errors. */
+export function parsePruneLimit(value: string | number, what = '--max-prune'): PruneLimit {
   const text = String(value).trim();
   const pct = /^(\d+(?:\.\d+)?)%$/.exec(text);
   if (pct) {
@@ -46,7 +46,7 @@ export function parsePruneLimit(value: string | number): PruneLimit {
     return { count: Number(text) };
   }
   throw new NopeaError('input', {
-    message: `--max-prune "${text}" is not a count or a percentage`,
+    message: `${what} "${text}" is not a count or a percentage`,
     hint: 'use a whole number of objects (e.g. 10) or a percentage of the inventory (e.g. 25%)',
   });
 }

@@ -48,6 +48,8 @@ describe('resolveInputs', () => {
         prune: 'False',
         wait: 'FALSE',
         timeout: '90s',
+        'force-conflicts': 'true',
+        'max-prune': '25%',
         token: 'ghs_abc',
         kubeconfig: 'apiVersion: v1\nkind: Config\n',
       }),
@@ -64,6 +66,8 @@ describe('resolveInputs', () => {
       prune: false,
       wait: false,
       timeoutMs: 90_000,
+      forceConflicts: true,
+      maxPrune: { percent: 25 },
       token: 'ghs_abc',
       kubeconfig: 'apiVersion: v1\nkind: Config\n',
     });
@@ -110,7 +114,13 @@ describe('resolveInputs', () => {
   it('reports every invalid input at once, as an input error (exit 2)', () => {
     const err = inputError(() =>
       resolveInputs(
-        step({ command: 'deploy', wait: 'yes', timeout: 'soon', kubeconfig: '/home/me/.kube/config' }),
+        step({
+          command: 'deploy',
+          wait: 'yes',
+          timeout: 'soon',
+          'max-prune': 'lots',
+          kubeconfig: '/home/me/.kube/config',
+        }),
         {},
       ),
     );
@@ -121,6 +131,7 @@ describe('resolveInputs', () => {
       'input command is "deploy"',
       'input wait is "yes", not a boolean',
       'input timeout "soon" is not a duration',
+      'input max-prune "lots" is not a count or a percentage',
       'input kubeconfig does not look like a kubeconfig (it takes the file content, not a path)',
     ]);
     expect(err.problems[0]!.hint).toBe('use one of: sync, diff');
@@ -174,6 +185,7 @@ describe('toSyncOptions', () => {
       wait: true,
       prune: false,
       timeoutMs: 120_000,
+      forceConflicts: false,
       signal,
     });
   });
