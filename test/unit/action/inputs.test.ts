@@ -207,3 +207,17 @@ describe('toSyncOptions', () => {
     });
   });
 });
+
+describe('action.yml', () => {
+  it('declares exactly the inputs the Action reads', async () => {
+    const { readFile } = await import('node:fs/promises');
+    const { parse } = await import('yaml');
+    const { INPUT_NAMES } = await import('../../../src/action/inputs.js');
+    const action = parse(
+      await readFile(path.resolve(import.meta.dirname, '../../../action.yml'), 'utf8'),
+    ) as {
+      inputs: Record<string, unknown>;
+    };
+    expect(Object.keys(action.inputs).sort()).toEqual([...INPUT_NAMES].sort());
+  });
+});
