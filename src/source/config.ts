@@ -10,7 +10,7 @@ import { z } from 'zod';
 import { inputError, type Problem } from '../errors.js';
 import { isPlainObject } from '../resources/object.js';
 import { decodeManifest } from './decode.js';
-import { MAX_ALIAS_COUNT, yamlLocator, yamlProblem } from './parse.js';
+import { MAX_ALIAS_COUNT, STRICT_YAML_OPTIONS, yamlLocator, yamlProblem } from './parse.js';
 import { typeName, type FieldPath, type Locator } from './validate.js';
 
 /** The configuration file name, at the repository root. */
@@ -82,12 +82,7 @@ export async function loadConfig(repoRoot: string): Promise<NopeaConfig | undefi
 export function parseConfig(text: string): NopeaConfig {
   const lines = new LineCounter();
   // Plain YAML 1.2 here: the file is nopea's own, not something kubectl would read.
-  const doc = parseDocument(text, {
-    version: '1.2',
-    uniqueKeys: true,
-    prettyErrors: false,
-    lineCounter: lines,
-  });
+  const doc = parseDocument(text, { ...STRICT_YAML_OPTIONS, lineCounter: lines });
   if (doc.errors.length > 0)
     throw inputError(doc.errors.map((err) => yamlProblem(err, doc, CONFIG_FILE, lines)));
   const at = yamlLocator(doc, text, CONFIG_FILE, lines);

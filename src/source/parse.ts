@@ -58,6 +58,16 @@ const KUBECTL_UNSUPPORTED_TAGS = new Set([
   'tag:yaml.org,2002:pairs',
 ]);
 
+/**
+ * Plain YAML 1.2 with unique keys, for text that is not a Kubernetes manifest read like kubectl:
+ * nopea's own `nopea.yaml`, and JSON files (parsed as YAML only for node positions).
+ */
+export const STRICT_YAML_OPTIONS: ParseOptions & DocumentOptions & SchemaOptions = {
+  version: '1.2',
+  uniqueKeys: true,
+  prettyErrors: false,
+};
+
 /** YAML options matching kubectl: version 1.1 scalars, merge keys, unique keys, no exotic tags. */
 export const KUBECTL_YAML_OPTIONS: ParseOptions & DocumentOptions & SchemaOptions = {
   version: '1.1',
@@ -290,12 +300,7 @@ function readJson(text: string, file: string): RawDocuments {
   const lines = new LineCounter();
   // The YAML parse only supplies node positions and duplicate-key detection; JSON.parse decides validity
   // (YAML would accept trailing commas and comments, kubectl's JSON reader does not).
-  const doc = parseDocument(text, {
-    version: '1.2',
-    uniqueKeys: true,
-    prettyErrors: false,
-    lineCounter: lines,
-  });
+  const doc = parseDocument(text, { ...STRICT_YAML_OPTIONS, lineCounter: lines });
   let value: unknown;
   try {
     value = JSON.parse(text);
