@@ -245,6 +245,19 @@ export function inSync(prepared: PreparedService, guard: GuardResult): boolean {
   return [...recorded].every((id) => accounted.has(id));
 }
 
+/** One service's sync in progress: what every stage after planning reads and fills in. */
+interface ServiceRun {
+  ctx: RunContext;
+  client: KubeClient;
+  opts: SyncOptions;
+  result: ServiceSyncResult;
+  started: number;
+}
+
+function keptOf(guard: GuardResult): ServiceSyncResult['kept'] {
+  return guard.kept.map((k) => ({ id: k.entry.id, reason: k.reason }));
+}
+
 async function syncService(
   run: RunContext,
   spec: ServiceSpec,
@@ -267,13 +280,17 @@ async function syncService(
   const client = ctx.client;
   if (!client) throw new NopeaError('input', 'sync needs a cluster; --offline only applies to diff');
 
+  const onPlan = (plan: Plan): void => {
+    result.plan = plan;
+    opts.onEvent?.({ type: 'plan', service: spec.name, plan });
+  };
+  const serviceRun: ServiceRun = { ctx, client, opts, result, started };
+
   if (opts.dryRun) {
     try {
       const prepared = await prepareService(ctx, spec, opts);
-      result.plan = prepared.plan;
-      opts.onEvent?.({ type: 'plan', service: spec.name, plan: prepared.plan });
-      const guard = guardFor(prepared, opts);
-      result.kept = guard.kept.map((k) => ({ id: k.entry.id, reason: k.reason }));
+      onPlan(prepared.plan);
+      result.kept = keptOf(guardFor(prepared, opts));
       result.outcome = 'dry-run';
     } catch (err) {
       result.error = asNopeaError(err);
@@ -282,10 +299,6 @@ async function syncService(
     return result;
   }
 
-  const onPlan = (plan: Plan): void => {
-    result.plan = plan;
-    opts.onEvent?.({ type: 'plan', service: spec.name, plan });
-  };
   let lock: ServiceLock;
   let prepared: PreparedService;
   let guard: GuardResult;
@@ -294,7 +307,7 @@ async function syncService(
     const planned = await prepareService(ctx, spec, opts);
     onPlan(planned.plan);
     const early = guardFor(planned, opts);
-    if (inSync(planned, early)) return await checkInSync(ctx, client, planned, early, opts, result, started);
+    if (inSync(planned, early)) return await checkInSync(serviceRun, planned, early);
     ({ lock, prepared, guard } = await lockAndPlan(
       ctx,
       client,
@@ -323,10 +336,10 @@ async function syncService(
     result.durationMs = Date.now() - started;
     return result;
   }
-  result.kept = guard.kept.map((k) => ({ id: k.entry.id, reason: k.reason }));
+  result.kept = keptOf(guard);
 
   try {
-    await execute(ctx, client, prepared, guard, opts, result);
+    await execute(serviceRun, prepared, guard);
   } catch (err) {
     result.error = asNopeaError(err);
     result.outcome = opts.signal?.aborted ? 'cancelled' : 'failed';
@@ -339,7 +352,7 @@ async function syncService(
     result.outcome = 'failed';
   }
   try {
-    await record(ctx, prepared, guard, opts, result, started);
+    await record(serviceRun, prepared, guard);
   } finally {
     await lock.release();
   }
@@ -348,14 +361,8 @@ async function syncService(
 }
 
 /** Commits the deploy record; a failure to record turns a success into a failure (nothing is lost silently). */
-async function record(
-  ctx: RunContext,
-  prepared: PreparedService,
-  guard: GuardResult,
-  opts: SyncOptions,
-  result: ServiceSyncResult,
-  started: number,
-): Promise<void> {
+async function record(run: ServiceRun, prepared: PreparedService, guard: GuardResult): Promise<void> {
+  const { ctx, opts, result, started } = run;
   try {
     opts.onEvent?.({ type: 'stage', service: prepared.spec.name, stage: 'record' });
     const source = await sourceInfo(ctx.repoRoot);
@@ -378,36 +385,28 @@ async function record(
  * safely, so no lock is needed for a record alone).
  */
 async function checkInSync(
-  ctx: RunContext,
-  client: KubeClient,
+  run: ServiceRun,
   prepared: PreparedService,
   guard: GuardResult,
-  opts: SyncOptions,
-  result: ServiceSyncResult,
-  started: number,
 ): Promise<ServiceSyncResult> {
+  const { opts, result, started } = run;
   result.inSync = true;
+  result.kept = keptOf(guard);
   result.objects.push(...prepared.desired.map((d): ObjectResult => ({ id: d.id, action: 'unchanged' })));
   try {
-    await waitHealthy(ctx, client, prepared, opts, result);
+    await waitHealthy(run, prepared);
     result.outcome = 'succeeded';
   } catch (err) {
     result.error = asNopeaError(err);
     result.outcome = opts.signal?.aborted ? 'cancelled' : 'failed';
-    if (result.outcome === 'failed') await record(ctx, prepared, guard, opts, result, started);
+    if (result.outcome === 'failed') await record(run, prepared, guard);
   }
   result.durationMs = Date.now() - started;
   return result;
 }
 
-async function execute(
-  ctx: RunContext,
-  client: KubeClient,
-  prepared: PreparedService,
-  guard: GuardResult,
-  opts: SyncOptions,
-  result: ServiceSyncResult,
-): Promise<void> {
+async function execute(run: ServiceRun, prepared: PreparedService, guard: GuardResult): Promise<void> {
+  const { ctx, client, opts, result } = run;
   const service = prepared.spec.name;
   const onResult = (r: ObjectResult): void => opts.onEvent?.({ type: 'object', service, result: r });
   opts.onEvent?.({ type: 'stage', service, stage: 'apply' });
@@ -438,18 +437,13 @@ async function execute(
     if (opts.signal?.aborted) throw cancelled();
   }
 
-  await waitHealthy(ctx, client, prepared, opts, result);
+  await waitHealthy(run, prepared);
   result.outcome = 'succeeded';
 }
 
 /** Stage 8: waits for every desired object to be healthy (unless --no-wait); throws a deploy error naming each failure. */
-async function waitHealthy(
-  ctx: RunContext,
-  client: KubeClient,
-  prepared: PreparedService,
-  opts: SyncOptions,
-  result: ServiceSyncResult,
-): Promise<void> {
+async function waitHealthy(run: ServiceRun, prepared: PreparedService): Promise<void> {
+  const { ctx, client, opts, result } = run;
   if (!(opts.wait ?? true)) return;
   const service = prepared.spec.name;
   opts.onEvent?.({ type: 'stage', service, stage: 'wait' });
