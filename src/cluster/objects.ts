@@ -3,11 +3,8 @@
  * all as raw JSON against URLs built from the resource catalog.
  */
 import type { ResourceType } from '../resources/catalog.js';
-import type { KubeObject } from '../resources/object.js';
+import { FIELD_MANAGER, type KubeObject } from '../resources/object.js';
 import type { KubeClient } from './client.js';
-
-/** The field manager nopea applies as. */
-export const FIELD_MANAGER = 'nopea';
 
 /** `/apis/apps/v1/namespaces/web/deployments/api` and friends. */
 export function resourcePath(type: ResourceType, namespace?: string, name?: string): string {

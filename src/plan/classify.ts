@@ -9,9 +9,14 @@
 import type { Origin } from '../errors.js';
 import type { DesiredObject } from '../resources/identify.js';
 import { normalizeForCompare } from '../resources/normalize.js';
-import { isPlainObject, parseId, type KubeObject, type ResourceId } from '../resources/object.js';
+import {
+  FIELD_MANAGER,
+  isPlainObject,
+  parseId,
+  type KubeObject,
+  type ResourceId,
+} from '../resources/object.js';
 import { isSecret, maskSecretPair, redactSecret } from '../resources/secrets.js';
-import { FIELD_MANAGER } from '../cluster/objects.js';
 import { ownersOf, unownedPaths } from './ownership.js';
 import { diffValues, formatPath, getAt, jsonEqual, pathsOverlap, toFieldChange, type Path } from './paths.js';
 import { countActions, type Action, type DriftedField, type Plan, type PlanEntry } from './types.js';

@@ -5,8 +5,7 @@
  * value nopea applied". This keeps a no-op resync to reads only (argo-cd #20423 is the cost of not
  * doing this).
  */
-import { FIELD_MANAGER } from '../cluster/objects.js';
-import type { KubeObject } from '../resources/object.js';
+import { FIELD_MANAGER, type KubeObject } from '../resources/object.js';
 import { comparableIntent } from './classify.js';
 import { unownedPaths } from './ownership.js';
 import { jsonEqual } from './paths.js';

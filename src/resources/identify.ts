@@ -4,7 +4,6 @@
  * so one run reports them all.
  */
 import { inputError, type Origin, type Problem } from '../errors.js';
-import type { Manifest } from '../source/types.js';
 import { ResourceCatalog, guessPlural, type ResourceType } from './catalog.js';
 import {
   formatId,
@@ -12,6 +11,7 @@ import {
   isPlainObject,
   versionOf,
   type KubeObject,
+  type Manifest,
   type ResourceId,
   type ResourceRef,
 } from './object.js';

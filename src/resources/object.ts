@@ -2,6 +2,11 @@
  * The shape of a Kubernetes object as nopea handles it: plain JSON, never a typed client model
  * (typed serializers drop fields they do not know).
  */
+import type { Origin } from '../errors.js';
+
+/** The field manager nopea applies as (server-side apply). */
+export const FIELD_MANAGER = 'nopea';
+
 export interface ObjectMeta {
   name?: string;
   generateName?: string;
@@ -16,6 +21,12 @@ export interface KubeObject {
   kind: string;
   metadata: ObjectMeta;
   [field: string]: unknown;
+}
+
+/** One desired object as read from the repository, with where it came from. */
+export interface Manifest {
+  object: KubeObject;
+  origin: Origin;
 }
 
 /** Identity of an object: API group (empty for core), kind, namespace (empty when cluster-scoped), name. */

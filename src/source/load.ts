@@ -8,7 +8,7 @@ import { inputError, type Problem } from '../errors.js';
 import { decodeManifest, MAX_FILE_BYTES, tooLarge } from './decode.js';
 import { renderKustomization } from './kustomize.js';
 import { parseManifests, type Parsed } from './parse.js';
-import type { Manifest } from './types.js';
+import type { Manifest } from '../resources/object.js';
 import { collectInputs, type Input } from './walk.js';
 
 /** Where to read manifests from. */

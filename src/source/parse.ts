@@ -21,7 +21,7 @@ import {
 } from 'yaml';
 import type { Origin, Problem } from '../errors.js';
 import { isPlainObject } from '../resources/object.js';
-import type { Manifest } from './types.js';
+import type { Manifest } from '../resources/object.js';
 import { checkObject, describeObject, type FieldPath, type Locator } from './validate.js';
 
 /**

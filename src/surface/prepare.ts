@@ -17,7 +17,7 @@ import { intentOf } from '../resources/normalize.js';
 import type { KubeObject, ResourceId } from '../resources/object.js';
 import { loadConfig } from '../source/config.js';
 import { loadManifests } from '../source/load.js';
-import type { Manifest } from '../source/types.js';
+import type { Manifest } from '../resources/object.js';
 import { planService, type Observation, type PruneCandidate } from '../plan/classify.js';
 import { provablyUnchanged } from '../plan/shortcut.js';
 import type { Plan } from '../plan/types.js';

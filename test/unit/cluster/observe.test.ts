@@ -6,7 +6,7 @@ import { dryRunAll } from '../../../src/cluster/observe.js';
 import { NopeaError } from '../../../src/errors.js';
 import { builtinCatalog } from '../../../src/resources/catalog.js';
 import { identify } from '../../../src/resources/identify.js';
-import type { Manifest } from '../../../src/source/types.js';
+import type { Manifest } from '../../../src/resources/object.js';
 
 // A stand-in API server: server-side apply answers like kube-apiserver does for a namespace that
 // does not exist, and echoes the object back otherwise.

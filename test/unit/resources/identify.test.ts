@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { NopeaError } from '../../../src/errors.js';
 import { ResourceCatalog, builtinCatalog } from '../../../src/resources/catalog.js';
 import { identify } from '../../../src/resources/identify.js';
-import type { Manifest } from '../../../src/source/types.js';
+import type { Manifest } from '../../../src/resources/object.js';
 
 const m = (object: Record<string, unknown>, line = 1, file = 'deploy/app.yaml'): Manifest =>
   ({ object, origin: { file, line } }) as Manifest;

@@ -11,7 +11,7 @@ import { expect } from 'vitest';
 import { NopeaError } from '../../../src/errors.js';
 import { loadConfig } from '../../../src/source/config.js';
 import { loadManifests } from '../../../src/source/load.js';
-import type { Manifest } from '../../../src/source/types.js';
+import type { Manifest } from '../../../src/resources/object.js';
 import { CASES, REPO, type InvalidCase } from '../../helpers/invalid-cases.js';
 import { CORPUS } from '../../helpers/corpus.js';
 

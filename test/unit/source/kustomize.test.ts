@@ -13,7 +13,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { NopeaError } from '../../../src/errors.js';
 import { cleanStderr, ORIGIN_ANNOTATION } from '../../../src/source/kustomize.js';
 import { loadManifests } from '../../../src/source/load.js';
-import type { Manifest } from '../../../src/source/types.js';
+import type { Manifest } from '../../../src/resources/object.js';
 import { CASES, CORPUS, expectCaseProblem, REPO, runCase } from './cases.js';
 
 function findKubectl(): string | undefined {

@@ -4,7 +4,7 @@ import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { NopeaError } from '../../../src/errors.js';
 import { loadManifests } from '../../../src/source/load.js';
-import type { Manifest } from '../../../src/source/types.js';
+import type { Manifest } from '../../../src/resources/object.js';
 import { REPO } from './cases.js';
 
 let repo: string;
