@@ -5,7 +5,8 @@
  * a config error whose Secret is still being created) must persist for a grace period first.
  */
 import { parseId, type ResourceId } from '../resources/object.js';
-import type { Assessment, HealthState, PodFailure } from './rules.js';
+import type { Assessment, HealthState } from './assessment.js';
+import type { PodFailure } from './pods.js';
 
 /** What one poll saw of one target. */
 export interface Observation {

@@ -5,7 +5,8 @@
  */
 import { isPlainObject, type KubeObject, type ResourceId, type ResourceRef } from '../resources/object.js';
 import type { ObjectHealth } from './decide.js';
-import { notReadyContainer, podProblems, type HealthState, type PodFailure } from './rules.js';
+import type { HealthState } from './assessment.js';
+import { notReadyContainer, podProblems, type PodFailure } from './pods.js';
 
 /** One Kubernetes Event, reduced to what a person reads. */
 export interface EventSummary {

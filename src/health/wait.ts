@@ -20,6 +20,7 @@ import {
   type ResourceId,
   type ResourceRef,
 } from '../resources/object.js';
+import type { Assessment, Related } from './assessment.js';
 import {
   DEFAULT_CRASH_LOOP_RESTARTS,
   initialState,
@@ -37,15 +38,9 @@ import {
   type EventSource,
   type EventSummary,
 } from './diagnose.js';
-import {
-  assess,
-  controllerUid,
-  newestReplicaSet,
-  podProblems,
-  WORKLOAD_KINDS,
-  type Assessment,
-  type Related,
-} from './rules.js';
+import { controllerUid, newestReplicaSet } from './owners.js';
+import { podProblems } from './pods.js';
+import { assess, WORKLOAD_KINDS } from './rules.js';
 
 // Callers of the wait need the report's parts without knowing how the folder is split.
 export { formatDiagnosis, type Diagnosis, type EventSummary } from './diagnose.js';

@@ -10,8 +10,11 @@ import { z } from 'zod';
 import { inputError, type Problem } from '../errors.js';
 import { isPlainObject } from '../resources/object.js';
 import { decodeManifest } from './decode.js';
-import { MAX_ALIAS_COUNT, STRICT_YAML_OPTIONS, yamlLocator, yamlProblem } from './parse.js';
+import { MAX_ALIAS_COUNT } from './limits.js';
+import { yamlLocator } from './locate.js';
 import { typeName, type FieldPath, type Locator } from './validate.js';
+import { STRICT_YAML_OPTIONS } from './yaml.js';
+import { yamlProblem } from './yaml-problems.js';
 
 /** The configuration file name, at the repository root. */
 export const CONFIG_FILE = 'nopea.yaml';

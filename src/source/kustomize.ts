@@ -11,14 +11,8 @@ import path from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import type { Origin, Problem } from '../errors.js';
 import { isPlainObject } from '../resources/object.js';
-import {
-  checkDocuments,
-  forEachItem,
-  readDocuments,
-  type Parsed,
-  type RawDocument,
-  type SourceFormat,
-} from './parse.js';
+import { forEachItem, type RawDocument } from './documents.js';
+import { checkDocuments, readDocuments, type Parsed, type SourceFormat } from './parse.js';
 import { MAX_FILE_BYTES } from './decode.js';
 import { isInside, MANIFEST_EXTENSIONS, repoRelative } from './walk.js';
 

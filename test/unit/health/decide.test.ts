@@ -8,7 +8,8 @@ import {
   type Observation,
   type WaitState,
 } from '../../../src/health/decide.js';
-import type { Assessment, PodFailure } from '../../../src/health/rules.js';
+import type { Assessment } from '../../../src/health/assessment.js';
+import type { PodFailure } from '../../../src/health/pods.js';
 
 const DEP = 'apps/Deployment/web/api';
 const JOB = 'batch/Job/web/migrate';

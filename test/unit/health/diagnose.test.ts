@@ -10,7 +10,7 @@ import {
   summarizeEvents,
   type Diagnosis,
 } from '../../../src/health/diagnose.js';
-import { podFailures } from '../../../src/health/rules.js';
+import { podProblems } from '../../../src/health/pods.js';
 import type { KubeObject } from '../../../src/resources/object.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -128,7 +128,7 @@ describe('events', () => {
 
 describe('planDiagnosis', () => {
   it('names the failing pod and container, and asks for the pod’s events first', () => {
-    const failure = podFailures([pod('api-5f6b-pull')])[0]!;
+    const failure = podProblems([pod('api-5f6b-pull')])[0]!;
     const health: ObjectHealth = {
       id: 'apps/Deployment/web/api',
       state: 'failed',

@@ -1,7 +1,8 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { MAX_OBJECT_BYTES, parseManifests } from '../../../src/source/parse.js';
+import { MAX_OBJECT_BYTES } from '../../../src/source/limits.js';
+import { parseManifests } from '../../../src/source/parse.js';
 import { REPO } from './cases.js';
 
 function yaml(text: string) {

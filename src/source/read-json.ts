@@ -1,0 +1,53 @@
+/**
+ * Reading a `.json` manifest file as kubectl's JSON reader does: one strict JSON value, no trailing
+ * commas or comments. The text is parsed as YAML too, but only for node positions and duplicate keys,
+ * so JSON problems and objects carry lines like YAML ones.
+ */
+import { LineCounter, parseDocument } from 'yaml';
+import type { RawDocuments } from './documents.js';
+import { nestingProblem } from './limits.js';
+import { yamlLocator } from './locate.js';
+import type { Locator } from './validate.js';
+import { STRICT_YAML_OPTIONS } from './yaml.js';
+import { yamlProblem } from './yaml-problems.js';
+
+/** The one document of a JSON file (none when it is empty), or the problem that keeps it from being read. */
+export function readJson(text: string, file: string): RawDocuments {
+  // An empty .json file is treated like an empty YAML file: no objects, not an error.
+  if (text.trim() === '') return { documents: [], problems: [] };
+  const tooDeep = nestingProblem(text, file, true);
+  if (tooDeep) return { documents: [], problems: [tooDeep] };
+  const lines = new LineCounter();
+  // The YAML parse only supplies node positions and duplicate-key detection; JSON.parse decides validity
+  // (YAML would accept trailing commas and comments, kubectl's JSON reader does not).
+  const doc = parseDocument(text, { ...STRICT_YAML_OPTIONS, lineCounter: lines });
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (err) {
+    const message = err instanceof Error ? err.message : String(err);
+    const position = /at position (\d+)/.exec(message);
+    const offset = position ? Number(position[1]) : doc.errors[0]?.pos[0];
+    const line = offset === undefined ? 1 : lines.linePos(offset).line;
+    const detail = message.replace(/ in JSON at position \d+.*$|, ".*$/s, '');
+    return {
+      documents: [],
+      problems: [
+        {
+          message: `JSON syntax error: ${detail}`,
+          origin: { file, line },
+          hint: 'JSON allows no trailing commas, comments or single quotes; use a .yaml file for those',
+        },
+      ],
+    };
+  }
+  const problems = doc.errors
+    .filter((err) => err.code === 'DUPLICATE_KEY')
+    .map((err) => yamlProblem(err, doc, file, lines));
+  if (problems.length > 0) return { documents: [], problems };
+  const at: Locator =
+    doc.errors.length === 0
+      ? yamlLocator(doc, text, file, lines)
+      : { origin: () => ({ file, line: 1 }), text: () => undefined };
+  return { documents: [{ value, at }], problems: [] };
+}

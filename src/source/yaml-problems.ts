@@ -1,0 +1,165 @@
+/**
+ * YAML mistakes as problems a person can act on: the parser's error, moved to the line where the
+ * mistake starts (an unclosed quote or bracket is only noticed far below it) and, for the common
+ * mistakes, a hint. Also the YAML that parses but cannot become JSON: collection keys and aliases that
+ * are undefined or expand too often.
+ */
+import { isCollection, visit, type Document, type LineCounter, type YAMLError } from 'yaml';
+import type { Origin, Problem } from '../errors.js';
+import { MAX_ALIAS_COUNT } from './limits.js';
+import { nodeStart } from './locate.js';
+
+/** A YAML parse error as a problem with file, line and, for the common mistakes, a hint. */
+export function yamlProblem(err: YAMLError, doc: Document, file: string, lines: LineCounter): Problem {
+  const at = (offset: number): Origin => ({ file, line: lines.linePos(offset).line });
+  const detail = err.message.split('\n')[0]?.replace(/ at line \d+, column \d+:?$/, '') ?? err.message;
+  if (/Maximum call stack/.test(detail)) {
+    return { message: 'YAML error: the document is nested too deeply to parse', origin: at(err.pos[0]) };
+  }
+  switch (err.code) {
+    case 'TAB_AS_INDENT':
+      return {
+        message: 'YAML syntax error: a tab is used for indentation; YAML allows only spaces',
+        origin: at(err.pos[0]),
+        hint: 'replace the tabs at the start of the line with spaces',
+      };
+    case 'DUPLICATE_KEY': {
+      const key = scalarStartingAt(doc, err.pos[0]);
+      const name = key === undefined ? 'a key' : `key ${JSON.stringify(key)}`;
+      return {
+        message: `duplicate ${name} in the same mapping`,
+        origin: at(err.pos[0]),
+        hint: 'kubectl would silently keep the last value; remove the duplicate',
+      };
+    }
+    case 'MISSING_CHAR':
+      if (/quote/.test(detail)) {
+        // The parser notices the missing quote at the end of the file; the useful line is where it opened.
+        const opened = quotedStart(doc, err.pos[0]);
+        return {
+          message: `YAML syntax error: missing closing quote for the string that starts here`,
+          origin: at(opened ?? err.pos[0]),
+          hint: 'close the quote on the same value, or remove the stray quote',
+        };
+      }
+      return { message: `YAML syntax error: ${detail}`, origin: at(err.pos[0]) };
+    case 'BAD_INDENT': {
+      // An unclosed `{` or `[` is only noticed where the block structure resumes; point at the opening.
+      const flow = /^Flow (map|sequence)/.exec(detail);
+      const opened = flow ? unclosedFlowStart(doc, err.pos[0], flow[1] === 'map') : undefined;
+      if (flow && opened !== undefined) {
+        const close = flow[1] === 'map' ? '}' : ']';
+        return {
+          message: `YAML syntax error: the flow ${flow[1]} opened here is not closed with "${close}"`,
+          origin: at(opened),
+          hint: `add the closing "${close}", or indent its continuation lines more than the key`,
+        };
+      }
+      return {
+        message: `YAML syntax error: ${detail}`,
+        origin: at(err.pos[0]),
+        hint: 'check the indentation',
+      };
+    }
+    case 'BLOCK_AS_IMPLICIT_KEY':
+    case 'MULTILINE_IMPLICIT_KEY':
+      return {
+        message: `YAML syntax error: ${detail}`,
+        origin: at(err.pos[0]),
+        hint: 'quote values that contain ": " or "#", and check the indentation',
+      };
+  }
+  return { message: `YAML syntax error: ${detail}`, origin: at(err.pos[0]) };
+}
+
+function scalarStartingAt(doc: Document, offset: number): string | undefined {
+  let found: string | undefined;
+  visit(doc, {
+    Scalar(_key, node) {
+      if (node.range?.[0] === offset) {
+        found = String(node.value);
+        return visit.BREAK;
+      }
+      return undefined;
+    },
+  });
+  return found;
+}
+
+function quotedStart(doc: Document, errorOffset: number): number | undefined {
+  let start: number | undefined;
+  visit(doc, {
+    Scalar(_key, node) {
+      const quoted = node.type === 'QUOTE_DOUBLE' || node.type === 'QUOTE_SINGLE';
+      if (quoted && node.range && node.range[0] < errorOffset && node.range[1] >= errorOffset)
+        start = node.range[0];
+    },
+  });
+  return start;
+}
+
+function unclosedFlowStart(doc: Document, errorOffset: number, wantMap: boolean): number | undefined {
+  let start: number | undefined;
+  const check = (node: { flow?: boolean; range?: [number, number, number] | null }): void => {
+    if (node.flow && node.range && node.range[0] < errorOffset && node.range[1] >= errorOffset)
+      start = node.range[0];
+  };
+  visit(doc, wantMap ? { Map: (_key, node) => check(node) } : { Seq: (_key, node) => check(node) });
+  return start;
+}
+
+/**
+ * Mapping keys that are themselves mappings or lists, a problem each: `{a: 1}: x` or `? [a]` keys are
+ * legal YAML but not JSON; typically an unquoted `{{ template }}`.
+ */
+export function collectionKeys(doc: Document, file: string, lines: LineCounter): Problem[] {
+  const problems: Problem[] = [];
+  visit(doc, {
+    Pair(_key, pair) {
+      if (isCollection(pair.key)) {
+        problems.push({
+          message:
+            'a mapping key is itself a mapping or a list, which JSON and the API server cannot represent',
+          origin: { file, line: lines.linePos(nodeStart(pair.key) ?? 0).line },
+          hint: 'quote the key; an unquoted "{{ ... }}" template is read as a mapping (render templates before nopea reads them)',
+        });
+      }
+    },
+  });
+  return problems;
+}
+
+/** Where the first alias to an anchor stands, to point an unresolved alias at its line. */
+export function aliasOffset(doc: Document, name: string): number | undefined {
+  let offset: number | undefined;
+  visit(doc, {
+    Alias(_key, node) {
+      if (node.source === name && node.range) {
+        offset = node.range[0];
+        return visit.BREAK;
+      }
+      return undefined;
+    },
+  });
+  return offset;
+}
+
+/** An error of turning a document into a value (an alias expanded too often or undefined) as a problem. */
+export function aliasProblem(err: unknown, origin: Origin): Problem {
+  const message = err instanceof Error ? err.message : String(err);
+  if (/Excessive alias count/.test(message)) {
+    return {
+      message: `too many YAML aliases: an anchor is expanded more than ${MAX_ALIAS_COUNT} times (nested aliases multiply), as in a "billion laughs" attack`,
+      origin,
+      hint: 'write the repeated content out, or use fewer aliases',
+    };
+  }
+  const unresolved = /Unresolved alias[^:]*: (.*)$/.exec(message);
+  if (unresolved) {
+    return {
+      message: `YAML alias *${unresolved[1]} refers to an anchor &${unresolved[1]} that is not defined before it in this document`,
+      origin,
+    };
+  }
+  return { message: `YAML error: ${message}`, origin };
+}
