@@ -43,6 +43,7 @@ export NOPEA_TEST_KUBECTL="$bindir/kubectl"
 gate "typecheck" npx tsc --noEmit
 gate "lint" npx eslint .
 gate "format" npx prettier --check .
+gate "import rules (no circles, no arrows back up)" npx depcruise src --config dependency-cruiser.config.mjs --output-type err
 gate "dist is up to date" node scripts/build.mjs --check
 
 echo "::group::tests on Node $(node --version)"

@@ -1,7 +1,7 @@
 /**
- * Typed errors. Every failure a user can cause is a NopeaError whose `kind` the interfaces map to an
- * exit code (CLI, Action), an HTTP status or an MCP tool error. Messages name the file, line or
- * object involved and say what to do.
+ * Typed errors. Every failure a user can cause is a NopeaError with a `kind`; what a kind means to a
+ * caller (exit code, Action status, ...) is written once, in `surface/outcome.ts`. Messages name the
+ * file, line or object involved and say what to do.
  */
 
 /** Where a manifest document came from: path relative to the repository root and 1-based line. */
@@ -20,14 +20,26 @@ export interface Problem {
 }
 
 /**
- * - `input`: manifests, flags or configuration are invalid; nothing was changed (exit 2).
- * - `guard`: a safety rail refused the change (prune threshold, protected kind); nothing was changed (exit 2).
- * - `cluster`: the cluster refused or failed a request (exit 1).
- * - `deploy`: the deploy ran and failed: apply, health or timeout (exit 1).
- * - `state`: the state branch could not be read or written (exit 1).
- * - `internal`: a bug in nopea (exit 1).
+ * - `input`: manifests, flags or configuration are invalid; nothing was changed.
+ * - `guard`: a safety rail refused the change (prune threshold, protected kind); nothing was changed.
+ * - `cancelled`: a signal (or a client's cancellation) stopped the run; what was applied is recorded.
+ * - `cluster`: the cluster refused or failed a request.
+ * - `deploy`: the deploy ran and failed: apply, health or timeout.
+ * - `state`: the state branch could not be read or written.
+ * - `internal`: a bug in nopea.
  */
-export type ErrorKind = 'input' | 'guard' | 'cluster' | 'deploy' | 'state' | 'internal';
+export type ErrorKind = 'input' | 'guard' | 'cancelled' | 'cluster' | 'deploy' | 'state' | 'internal';
+
+/** Every error kind, for schemas that record or transport one. */
+export const ERROR_KINDS = [
+  'input',
+  'guard',
+  'cancelled',
+  'cluster',
+  'deploy',
+  'state',
+  'internal',
+] as const satisfies readonly ErrorKind[];
 
 export class NopeaError extends Error {
   readonly kind: ErrorKind;
@@ -45,16 +57,18 @@ export class NopeaError extends Error {
     this.kind = kind;
     this.problems = list;
   }
-
-  /** Exit status for CLI and Action, as documented in DESIGN.md. */
-  get exitCode(): number {
-    return this.kind === 'input' || this.kind === 'guard' ? 2 : 1;
-  }
 }
 
 /** Invalid input: exit 2, nothing changed. */
 export function inputError(problems: Problem[] | Problem | string): NopeaError {
   return new NopeaError('input', problems);
+}
+
+/** A run stopped by a signal (or a client's cancellation): no new write starts; what was applied is recorded. */
+export function cancelledError(
+  message = 'sync cancelled by a signal: no new writes were started; what was applied is recorded',
+): NopeaError {
+  return new NopeaError('cancelled', message);
 }
 
 /** `file:line: message (hint)` — the shape compilers use, so editors and CI link to it. */

@@ -17,6 +17,7 @@ export interface Annotation {
 const TITLE: Record<ErrorKind, string> = {
   input: 'nopea: invalid input',
   guard: 'nopea: refused',
+  cancelled: 'nopea: cancelled',
   cluster: 'nopea: cluster error',
   deploy: 'nopea: deploy failed',
   state: 'nopea: state branch error',

@@ -8,9 +8,10 @@
  */
 import path from 'node:path';
 import { NopeaError, type Problem } from '../errors.js';
-import { parseDuration } from '../cli/duration.js';
+import { parseDuration } from '../surface/duration.js';
 import { parsePruneLimit, type PruneLimit } from '../apply/guard.js';
-import type { SyncOptions } from '../surface/sync.js';
+import type { CiProvenance } from '../state/repository.js';
+import type { SyncOptions } from '../surface/sync-types.js';
 
 export type ActionCommand = 'sync' | 'diff';
 export const COMMANDS: readonly ActionCommand[] = ['sync', 'diff'];
@@ -192,10 +193,12 @@ function looksLikeKubeconfig(text: string): boolean {
   return /^\s*[{]/.test(text) || /^[ \t]*[A-Za-z"'-][^\n]*:/m.test(text);
 }
 
-/** Where the run happens and what the edges prepared for it. */
-export interface RunContext {
+/** Where the Action runs and what its entry point prepared for it. */
+export interface ActionContext {
   /** The checkout (GITHUB_WORKSPACE). */
   workspace: string;
+  /** The workflow run (repository, commit, actor, run URL), for the deploy record. */
+  provenance?: CiProvenance;
   /** Path of the kubeconfig file written from the input. */
   kubeconfigPath?: string;
   /** Extra http header for the state branch's fetch and push. */
@@ -205,8 +208,9 @@ export interface RunContext {
 }
 
 /** The facade's options for the inputs. */
-export function toSyncOptions(inputs: ActionInputs, ctx: RunContext): SyncOptions {
+export function toSyncOptions(inputs: ActionInputs, ctx: ActionContext): SyncOptions {
   const opts: SyncOptions = { cwd: ctx.workspace };
+  if (ctx.provenance) opts.provenance = ctx.provenance;
   if (inputs.paths.length) opts.paths = inputs.paths.map((p) => path.resolve(ctx.workspace, p));
   if (inputs.service) opts.service = inputs.service;
   if (inputs.namespace) opts.namespace = inputs.namespace;

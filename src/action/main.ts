@@ -9,11 +9,12 @@ import os from 'node:os';
 import path from 'node:path';
 import * as core from '@actions/core';
 import { NopeaError, errorMessage } from '../errors.js';
-import { formatDuration } from '../cli/duration.js';
+import { formatDuration } from '../surface/duration.js';
 import { renderText, summaryLine } from '../plan/render.js';
 import type { Plan } from '../plan/types.js';
 import { diff } from '../surface/diff.js';
-import { sync, type SyncEvent, type SyncResult } from '../surface/sync.js';
+import { sync } from '../surface/sync.js';
+import type { SyncEvent, SyncResult } from '../surface/sync-types.js';
 import { driftAnnotations, errorAnnotations, type Annotation } from './annotations.js';
 import { gitAuthHeader, tokenSecrets } from './auth.js';
 import {
@@ -22,6 +23,7 @@ import {
   resolveInputs,
   toSyncOptions,
   type ActionCommand,
+  type ActionContext,
   type ActionInputs,
 } from './inputs.js';
 import { kubeconfigSecrets, writeKubeconfig } from './kubeconfig.js';
@@ -30,11 +32,12 @@ import {
   diffOutputs,
   errorOutputs,
   failureMessage,
-  serviceStatus,
   syncOutputs,
   type ActionOutputs,
 } from './outputs.js';
 import { renderSummary, type SummaryInput } from './summary.js';
+import { serviceStatus } from '../surface/outcome.js';
+import { ciProvenance } from '../state/repository.js';
 
 /** The event payload, or undefined when there is none (a run outside Actions) or it cannot be read. */
 async function readEvent(file: string | undefined): Promise<unknown> {
@@ -184,7 +187,11 @@ export async function runAction(): Promise<number> {
     if (fromEvent.length) core.info(`From the workflow_dispatch inputs: ${fromEvent.join(', ')}`);
 
     const workspace = path.resolve(env.GITHUB_WORKSPACE || process.cwd());
-    const ctx: Parameters<typeof toSyncOptions>[1] = { workspace, signal: controller.signal };
+    const ctx: ActionContext = {
+      workspace,
+      signal: controller.signal,
+      provenance: ciProvenance(env),
+    };
     if (inputs.token) ctx.gitAuthHeader = gitAuthHeader(inputs.token);
     if (inputs.kubeconfig && !(inputs.command === 'diff' && inputs.offline)) {
       const written = await writeKubeconfig(inputs.kubeconfig);

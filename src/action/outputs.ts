@@ -3,21 +3,14 @@
  *
  * The runner fails the step for any non-zero exit code and keeps the code itself only in its debug log,
  * so the `status` output is what tells later steps (`if: failure()`) why a run failed: `invalid` and
- * `refused` are the exit-2 cases (nothing was changed), `failed` and `cancelled` exit 1.
+ * `refused` are the exit-2 cases (nothing was changed), `failed` and `cancelled` exit 1. What each
+ * result means is `surface/outcome.ts`'s to say; this file only turns it into outputs.
  */
-import { NopeaError, errorMessage } from '../errors.js';
-import { syncExitCode } from '../cli/commands/sync.js';
+import { errorMessage } from '../errors.js';
 import { hasChanges, type Plan } from '../plan/types.js';
 import type { DiffResult } from '../surface/diff.js';
-import type { ServiceSyncResult, SyncResult } from '../surface/sync.js';
-
-/**
- * - `succeeded`: synced and healthy (or nothing to do); `dry-run`: a sync with `dry-run: true` planned it.
- * - `planned`: a diff planned every service.
- * - `invalid`: invalid input or configuration; `refused`: a safety rail refused the change. Nothing changed.
- * - `failed`: the deploy (or reading the cluster or state) failed; `cancelled`: the run was cancelled.
- */
-export type Status = 'succeeded' | 'dry-run' | 'planned' | 'invalid' | 'refused' | 'failed' | 'cancelled';
+import { errorExitCode, errorStatus, syncExitCode, syncStatus, type Status } from '../surface/outcome.js';
+import type { ServiceSyncResult, SyncResult } from '../surface/sync-types.js';
 
 /** The outputs action.yml declares, as the strings the runner stores. */
 export interface ActionOutputs {
@@ -35,21 +28,6 @@ export interface Counts {
   updated: number;
   pruned: number;
   drifted: number;
-}
-
-/** Exit status for a failure of the whole run (before any service result). */
-export function errorExitCode(err: unknown): number {
-  return err instanceof NopeaError ? err.exitCode : 1;
-}
-
-/** `status` for an error: which exit-2 case, or a failure. */
-export function errorStatus(err: unknown): Status {
-  if (err instanceof NopeaError) {
-    if (err.kind === 'input') return 'invalid';
-    if (err.kind === 'guard') return 'refused';
-    if ((err.problems[0]?.message ?? '').startsWith('sync cancelled')) return 'cancelled';
-  }
-  return 'failed';
 }
 
 /** What a plan would do: objects a sync would create, update (git changes and drift), prune. */
@@ -98,20 +76,6 @@ function outputs(deployIds: string[], status: Status, changed: boolean, counts: 
   };
 }
 
-/** `status` of one service's sync. */
-export function serviceStatus(s: ServiceSyncResult): Status {
-  if (s.error && s.error.exitCode === 2) return s.error.kind === 'guard' ? 'refused' : 'invalid';
-  if (s.outcome === 'failed') return 'failed';
-  return s.outcome;
-}
-
-const SEVERITY: Status[] = ['failed', 'cancelled', 'invalid', 'refused', 'succeeded', 'dry-run', 'planned'];
-
-/** The run's status: the most severe of its services'. */
-export function worstStatus(statuses: Status[]): Status {
-  return SEVERITY.find((s) => statuses.includes(s)) ?? 'succeeded';
-}
-
 /** Whether a service's sync became a deploy: it wrote something or recorded an outcome. */
 export function deployed(s: ServiceSyncResult): boolean {
   if (s.outcome === 'dry-run') return false;
@@ -122,7 +86,6 @@ export function deployed(s: ServiceSyncResult): boolean {
 
 /** Outputs and exit code of a sync. Deploy ids are those of syncs that became deploys. */
 export function syncOutputs(result: SyncResult): { outputs: ActionOutputs; exitCode: number } {
-  const statuses = result.services.map(serviceStatus);
   const ran = result.services.filter(deployed);
   const changed = result.services.some((s) =>
     s.outcome === 'dry-run'
@@ -132,7 +95,7 @@ export function syncOutputs(result: SyncResult): { outputs: ActionOutputs; exitC
   return {
     outputs: outputs(
       ran.map((s) => s.deployId),
-      worstStatus(statuses),
+      syncStatus(result),
       changed,
       sum(result.services.map(serviceCounts)),
     ),

@@ -5,13 +5,14 @@
  * explicit note, and anything still too long is cut with a "truncated" note. Secret values are masked
  * in plans already. Pure.
  */
-import { formatDuration } from '../cli/duration.js';
+import { formatDuration } from '../surface/duration.js';
 import { formatProblem, type NopeaError } from '../errors.js';
 import { renderMarkdown, summaryLine } from '../plan/render.js';
 import type { Plan } from '../plan/types.js';
-import type { ServiceSyncResult } from '../surface/sync.js';
+import type { ServiceSyncResult } from '../surface/sync-types.js';
 import type { ActionCommand } from './inputs.js';
-import { deployed, serviceCounts, serviceStatus, type Status } from './outputs.js';
+import { serviceStatus, type Status } from '../surface/outcome.js';
+import { deployed, serviceCounts } from './outputs.js';
 
 /** GitHub's limit for one step's summary. */
 export const SUMMARY_LIMIT = 1024 * 1024;

@@ -29,7 +29,7 @@ export interface ObjectResult {
   problem?: Problem;
 }
 
-export interface ApplyOptions {
+export interface ApplyAllOptions {
   forceConflicts: boolean;
   recreateOnImmutable: boolean;
   /** Stops new writes (SIGTERM/SIGINT); writes in flight finish. */
@@ -109,7 +109,7 @@ function namespaceNotYetVisible(err: unknown, namespace: string, fresh: Readonly
 async function applyOne(
   client: KubeClient,
   item: ApplyItem,
-  opts: ApplyOptions,
+  opts: ApplyAllOptions,
   freshNamespaces: ReadonlySet<string>,
 ): Promise<ObjectResult> {
   const { desired, entry } = item;
@@ -174,7 +174,7 @@ async function recreate(
   intent: KubeObject,
   field: string,
   force: boolean,
-  opts: ApplyOptions,
+  opts: ApplyAllOptions,
 ): Promise<ObjectResult> {
   const { desired } = item;
   try {
@@ -203,7 +203,7 @@ async function recreate(
 export async function applyAll(
   client: KubeClient,
   items: ApplyItem[],
-  opts: ApplyOptions,
+  opts: ApplyAllOptions,
 ): Promise<ObjectResult[]> {
   const results: ObjectResult[] = [];
   const waves = applyWaves(items, (i) => i.desired.ref);

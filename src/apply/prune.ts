@@ -1,6 +1,6 @@
 /**
- * Prune after apply: delete what the guard let through, in reverse apply order, with the chosen
- * propagation policy. An object nopea no longer manages any field of is left alone.
+ * Prune after apply: delete what the guard let through (inventory entries git no longer declares),
+ * in reverse apply order, with the chosen propagation policy.
  */
 import type { KubeClient } from '../cluster/client.js';
 import { describeApiError } from '../cluster/explain.js';

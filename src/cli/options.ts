@@ -3,6 +3,7 @@
  */
 import type { Argv } from 'yargs';
 import type { RunOptions } from '../surface/options.js';
+import { ciProvenance } from '../state/repository.js';
 
 /** Adds the selection, cluster and state flags. */
 export function withRunOptions<T>(y: Argv<T>) {
@@ -51,7 +52,8 @@ export function runOptionsFrom(argv: {
   stateRemote?: string | undefined;
   kubectl?: string | undefined;
 }): RunOptions {
-  const out: RunOptions = {};
+  // Run from a CI job (`npx nopea` in a GitHub Actions step), the record names the run.
+  const out: RunOptions = { provenance: ciProvenance(process.env) };
   if (argv.paths?.length) out.paths = argv.paths;
   if (argv.service) out.service = argv.service;
   if (argv.namespace) out.namespace = argv.namespace;

@@ -4,6 +4,7 @@
  */
 import { styleText } from 'node:util';
 import { NopeaError, errorMessage, formatProblem } from '../errors.js';
+import { errorExitCode } from '../surface/outcome.js';
 
 export type OutputFormat = 'text' | 'json';
 
@@ -40,7 +41,7 @@ export function reportError(err: unknown, format: OutputFormat): number {
         `${JSON.stringify({ error: { kind: err.kind, problems: err.problems } }, null, 2)}\n`,
       );
     }
-    return err.exitCode;
+    return errorExitCode(err);
   }
   process.stderr.write(`${label} internal error: ${errorMessage(err)}\n`);
   if (process.env.NOPEA_DEBUG && err instanceof Error && err.stack) process.stderr.write(`${err.stack}\n`);
@@ -49,5 +50,5 @@ export function reportError(err: unknown, format: OutputFormat): number {
       `${JSON.stringify({ error: { kind: 'internal', problems: [{ message: errorMessage(err) }] } })}\n`,
     );
   }
-  return 1;
+  return errorExitCode(err);
 }

@@ -2,8 +2,8 @@
  * Progress while a sync runs, on stderr: a live line on a TTY, plain periodic lines in CI logs.
  */
 import { styleText } from 'node:util';
-import type { SyncEvent } from '../surface/sync.js';
-import { formatDuration } from './duration.js';
+import type { SyncEvent } from '../surface/sync-types.js';
+import { formatDuration } from '../surface/duration.js';
 
 export interface ProgressOptions {
   stream: NodeJS.WriteStream;

@@ -80,10 +80,9 @@ function microTime(ms: number): string {
   return new Date(ms).toISOString().replace(/\.(\d{3})Z$/, '.$1000Z');
 }
 
-/** The default holder identity: deploy id plus where it runs. */
-export function holderIdentity(deployId: string, env: NodeJS.ProcessEnv = process.env): string {
-  const run = env.GITHUB_RUN_ID ? ` (GitHub run ${env.GITHUB_REPOSITORY ?? ''}#${env.GITHUB_RUN_ID})` : '';
-  return `${deployId}@${os.hostname()}${run}`;
+/** The holder identity: deploy id plus where it runs (the host, and the CI run's URL when there is one). */
+export function holderIdentity(deployId: string, runUrl?: string): string {
+  return `${deployId}@${os.hostname()}${runUrl ? ` (${runUrl})` : ''}`;
 }
 
 export class ServiceLock {

@@ -57,7 +57,7 @@ export async function listObjects(
   throw new Error(`LIST ${resourcePath(type, namespace)} did not finish after 10000 pages`);
 }
 
-export interface ApplyOptions {
+export interface ApplyObjectOptions {
   dryRun?: boolean;
   /** Take over fields other managers own (SSA `force=true`). */
   force?: boolean;
@@ -69,7 +69,7 @@ export async function applyObject(
   client: KubeClient,
   type: ResourceType,
   object: KubeObject,
-  opts: ApplyOptions = {},
+  opts: ApplyObjectOptions = {},
 ): Promise<KubeObject> {
   const res = await client.request<KubeObject>({
     method: 'PATCH',

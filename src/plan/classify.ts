@@ -23,7 +23,7 @@ import { countActions, type Action, type DriftedField, type Plan, type PlanEntry
 import { applyRank } from '../resources/order.js';
 
 /** Everything known about one desired object before classifying it. */
-export interface Observation {
+export interface ObservedObject {
   desired: DesiredObject;
   /** The intent as it will be sent (server-owned fields removed). */
   intent: KubeObject;
@@ -50,7 +50,7 @@ export interface PlanInput {
   service: string;
   mode: 'cluster' | 'offline';
   stateCommit?: string;
-  objects: Observation[];
+  objects: ObservedObject[];
   prune: PruneCandidate[];
 }
 
@@ -88,7 +88,7 @@ function withDocs(
   return entry;
 }
 
-function classifyOffline(o: Observation): PlanEntry {
+function classifyOffline(o: ObservedObject): PlanEntry {
   const { desired } = o;
   if (!o.lastApplied) {
     return withDocs(
@@ -110,7 +110,7 @@ function classifyOffline(o: Observation): PlanEntry {
 }
 
 /** Changed fields owned by another manager that nopea never applied (server-side apply would refuse them). */
-function foreignFields(o: Observation, changed: Path[], drift: Path[]): DriftedField[] {
+function foreignFields(o: ObservedObject, changed: Path[], drift: Path[]): DriftedField[] {
   if (!o.live) return [];
   const out: DriftedField[] = [];
   for (const path of changed) {
@@ -121,7 +121,7 @@ function foreignFields(o: Observation, changed: Path[], drift: Path[]): DriftedF
   return out;
 }
 
-function classifyCluster(o: Observation): PlanEntry {
+function classifyCluster(o: ObservedObject): PlanEntry {
   const { desired } = o;
   const entry = baseEntry(desired.id, desired.object.apiVersion, 'create', desired.origin);
   if (o.note) entry.note = o.note;

@@ -48,11 +48,6 @@ export function applyRank(ref: Pick<ResourceRef, 'group' | 'kind'>): number {
   return APPLY_RANK[`${ref.group}/${ref.kind}`] ?? DEFAULT_RANK;
 }
 
-/** Whether a kind belongs to the first stage (applied and waited for before anything else). */
-export function isFoundation(ref: Pick<ResourceRef, 'group' | 'kind'>): boolean {
-  return applyRank(ref) === 0;
-}
-
 /** Groups items into waves of equal rank, in apply order; ties keep a stable namespace/name order. */
 export function applyWaves<T>(items: T[], refOf: (item: T) => ResourceRef): T[][] {
   const sorted = [...items].sort((a, b) => {

@@ -53,11 +53,6 @@ export function maskSecretPair(
   return { before: b, after: a };
 }
 
-/** Masks a single Secret (for logs and summaries where no comparison is shown). */
-export function maskSecret(obj: KubeObject): KubeObject {
-  return maskSecretPair(obj, obj).after ?? obj;
-}
-
 function hashValue(value: string, salt: Buffer, key: string): string {
   const digest = createHmac('sha256', Buffer.concat([salt, Buffer.from(key)]))
     .update(value)

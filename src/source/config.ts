@@ -9,6 +9,7 @@ import { LineCounter, parseDocument } from 'yaml';
 import { z } from 'zod';
 import { inputError, type Problem } from '../errors.js';
 import { isPlainObject } from '../resources/object.js';
+import { STRATEGY_NAMES } from '../strategy/names.js';
 import { decodeManifest } from './decode.js';
 import { MAX_ALIAS_COUNT } from './limits.js';
 import { yamlLocator } from './locate.js';
@@ -18,9 +19,6 @@ import { yamlProblem } from './yaml-problems.js';
 
 /** The configuration file name, at the repository root. */
 export const CONFIG_FILE = 'nopea.yaml';
-
-/** Deploy strategies a service may name. */
-export const STRATEGIES = ['direct', 'canary', 'blue-green'] as const;
 
 const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 // Rules of `git check-ref-format` that a user can plausibly break.
@@ -32,7 +30,7 @@ const serviceSchema = z.strictObject({
   name: dnsLabel,
   paths: z.array(z.string().min(1)).min(1),
   namespace: dnsLabel,
-  strategy: z.enum(STRATEGIES).optional(),
+  strategy: z.enum(STRATEGY_NAMES).optional(),
   prune: z.boolean().default(true),
 });
 

@@ -7,7 +7,7 @@
  */
 import { FORMAT_PATH, OCCURRENCES_DIR, isUlid, resolveStatePath, serviceDir } from './layout.js';
 import { serializeFormatFile, serializeStateWrite } from './format.js';
-import type { StateReader } from './store.js';
+import type { StateReader } from './reader.js';
 
 /**
  * One commit's worth of changes for one service. Paths follow the layout convention: relative to

@@ -7,9 +7,10 @@
  * already masked (or dropped); no Secret value, and no unsalted hash of one, may be written here.
  */
 import { z } from 'zod';
-import { NopeaError, type ErrorKind } from '../errors.js';
+import { ERROR_KINDS, NopeaError } from '../errors.js';
 import type { KubeObject } from '../resources/object.js';
-import { classifyStatePath, decodeIdFileName, FORMAT_PATH, ULID_PATTERN } from './layout.js';
+import { STRATEGY_NAMES } from '../strategy/names.js';
+import { classifyStatePath, FORMAT_PATH, ULID_PATTERN } from './layout.js';
 
 /** The state format this nopea reads and writes; `.nopea/format` holds it. */
 export const STATE_FORMAT = 1;
@@ -22,19 +23,8 @@ const resourceId = z
 const count = z.int().nonnegative();
 const name = z.string().min(1);
 
-const ERROR_KINDS = [
-  'input',
-  'guard',
-  'cluster',
-  'deploy',
-  'state',
-  'internal',
-] as const satisfies readonly ErrorKind[];
-
 /** Outcome of a finished deploy. */
 export const DEPLOY_OUTCOMES = ['succeeded', 'failed', 'cancelled'] as const;
-/** Strategies a deploy can run with. */
-export const STRATEGIES = ['direct', 'canary', 'blue-green'] as const;
 /** What happened to one object during a deploy (the change-set vocabulary). */
 export const OBJECT_ACTIONS = ['created', 'configured', 'unchanged', 'pruned', 'failed', 'skipped'] as const;
 /** Status of a service's latest deploy in current.json. */
@@ -109,7 +99,7 @@ export const DeployRecordSchema = z.object({
   }),
   startedAt: isoTime,
   finishedAt: isoTime,
-  strategy: z.object({ name: z.enum(STRATEGIES), reason: z.string() }),
+  strategy: z.object({ name: z.enum(STRATEGY_NAMES), reason: z.string() }),
   plan: z.object({
     create: count,
     update: count,
@@ -346,9 +336,4 @@ export function serializeStateWrite(path: string, value: unknown): string {
       return serializeStateFile(record);
     }
   }
-}
-
-/** Decodes a last-applied file name (with `.json`) into its id, or undefined when it is not one. */
-export function lastAppliedIdOf(fileName: string): string | undefined {
-  return fileName.endsWith('.json') ? decodeIdFileName(fileName.slice(0, -5)) : undefined;
 }

@@ -1,19 +1,23 @@
 /**
- * Running git for the state store. Ordinary commands go through simple-git; the plumbing commands that
- * are fed on stdin (`cat-file --batch`, `fast-import`, `update-index --index-info`, `commit-tree`) or
- * need a private GIT_INDEX_FILE (`read-tree`, `write-tree`) go through a small spawn-based runner
- * instead, because simple-git's stdin support is fixed per instance, writes nothing (and so never closes
- * stdin) for empty input, returns text where `cat-file --batch` output must be cut by byte counts, and
- * refuses GIT_* variables unless each is allowed.
+ * Running git: the one wrapper nopea runs git through, for the state store and for finding the
+ * repository and where a deploy came from (`repository.ts`). Ordinary commands go through simple-git;
+ * the plumbing commands that are fed on stdin (`cat-file --batch`, `fast-import`, `update-index
+ * --index-info`, `commit-tree`) or need a private GIT_INDEX_FILE (`read-tree`, `write-tree`) go through
+ * a small spawn-based runner instead, because simple-git's stdin support is fixed per instance, writes
+ * nothing (and so never closes stdin) for empty input, returns text where `cat-file --batch` output
+ * must be cut by byte counts, and refuses GIT_* variables unless each is allowed.
  *
  * Both paths see the same environment: the caller's, minus the variables simple-git guards (`GIT_*`,
- * EDITOR, PAGER, ...) so that a stray `GIT_DIR` or `GIT_INDEX_FILE` from a hook cannot point the store
- * at another repository, plus `GIT_TERMINAL_PROMPT=0` so a missing credential fails at once instead of
+ * EDITOR, PAGER, ...) so that a stray `GIT_DIR` or `GIT_INDEX_FILE` from a hook cannot point nopea at
+ * another repository, plus `GIT_TERMINAL_PROMPT=0` so a missing credential fails at once instead of
  * waiting on a prompt nobody will answer in CI. Every invocation is bounded by a timeout, and every
  * message is scrubbed of the configured secrets and of credentials embedded in URLs.
  */
 import { spawn } from 'node:child_process';
 import { GitError, GitPluginError, simpleGit, type SimpleGit } from 'simple-git';
+
+/** Upper bound for one git invocation unless the caller sets another. */
+export const DEFAULT_GIT_TIMEOUT_MS = 60_000;
 
 /** A git invocation that failed, timed out or could not start; output is already scrubbed. */
 export class GitCommandError extends Error {
@@ -75,9 +79,19 @@ class ExitError extends GitError {
   }
 }
 
+/**
+ * Credentials embedded in URLs (`https://x-access-token:TOKEN@host/...`), wherever they occur in the
+ * text: masked as `***@` for a text that is shown (the reader still sees that a credential was there),
+ * or removed together with their `@` (`'remove'`) for a URL that is recorded, which then holds no user
+ * info at all.
+ */
+export function redactUrlCredentials(text: string, how: 'mask' | 'remove' = 'mask'): string {
+  return text.replace(/([a-z][a-z0-9+.-]*:\/\/)[^/@\s]+@/gi, how === 'mask' ? '$1***@' : '$1');
+}
+
 /** Removes every secret, and any credentials embedded in URLs, from a text before it is shown. */
 export function scrubSecrets(text: string, secrets: readonly string[]): string {
-  let out = text.replace(/([a-z][a-z0-9+.-]*:\/\/)[^/@\s]+@/gi, '$1***@');
+  let out = redactUrlCredentials(text);
   // The credential is usually the last word of a header (`AUTHORIZATION: basic <token>`); scrub it alone too.
   const pieces = secrets.flatMap((s) => [s, s.trim().split(/\s+/).pop() ?? '']).filter((p) => p.length >= 4);
   // Longest first, so a whole header is replaced before its parts.

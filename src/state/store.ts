@@ -5,20 +5,15 @@
  * with compare-and-swap, and when another run moved the branch first the same change is rebuilt on the
  * new tip and tried again. The user's checkout, index, HEAD and branches are left untouched.
  *
- * Secrets: the store does not know what a Secret is; callers must pass objects whose Secret values are
- * already masked. Layout, file names and schemas: `layout.ts` and `format.ts`.
+ * Opening (repository, remote, auth, author) is `open.ts`; fetch and publish are `remote.ts`; what a
+ * read yields is `reader.ts`. Secrets: the store does not know what a Secret is; callers must pass
+ * objects whose Secret values are already masked. Layout, file names and schemas: `layout.ts` and
+ * `format.ts`.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import { NopeaError } from '../errors.js';
-import type { ResourceId } from '../resources/object.js';
 import { buildCommit, NOPEA_IDENTITY, type Identity } from './build-commit.js';
-import {
-  DEFAULT_RETENTION,
-  directoriesToList,
-  resolveChange,
-  type Retention,
-  type StateChange,
-} from './change.js';
+import { directoriesToList, resolveChange, type Retention, type StateChange } from './change.js';
 import {
   corruptStateError,
   CurrentSchema,
@@ -30,14 +25,12 @@ import {
   parseFormatFile,
   parseStateFile,
   STATE_FORMAT,
-  type Current,
   type DeployRecord,
   type Graph,
-  type Inventory,
   type LastApplied,
   type StateLocation,
 } from './format.js';
-import { Git, GitCommandError, type GitObject } from './git.js';
+import type { Git, GitObject } from './git.js';
 import {
   assertDeployId,
   assertServiceName,
@@ -49,79 +42,8 @@ import {
   SERVICES_DIR,
   STATE_ROOT,
 } from './layout.js';
-import {
-  describeTarget,
-  fetchTip,
-  gitDetail,
-  localGitError,
-  publishCommit,
-  type BranchTarget,
-} from './remote.js';
-
-/** The branch nopea keeps its state on unless told otherwise. */
-export const DEFAULT_STATE_BRANCH = 'nopea-state';
-
-/** How to reach the state branch and how to write it. */
-export interface OpenStateOptions {
-  /** Any directory inside the repository's work tree. */
-  repoDir: string;
-  /** Default `nopea-state`. */
-  branch?: string;
-  /**
-   * Remote holding the branch, default `origin`. A repository without any remote keeps the state on its
-   * own `refs/heads/<branch>`; `false` forces that. A remote that is not configured, in a repository that
-   * has others, is an error.
-   */
-  remote?: string | false;
-  /**
-   * Header for fetch and push over http(s), e.g. `AUTHORIZATION: basic <base64 x-access-token:TOKEN>`.
-   * It is set for the remote's host (replacing a header an actions/checkout credential already sets
-   * there) and scrubbed from every error; the caller masks it in its own logs.
-   */
-  auth?: { extraHeader: string };
-  /** Upper bound for one git invocation, default 60 s. */
-  timeoutMs?: number;
-  /**
-   * Fetch only the branch tip (`--depth=1`). Defaults to whether the repository is shallow already, as
-   * CI checkouts are: a full clone stays full, because making it shallow breaks tools that need history.
-   */
-  shallow?: boolean;
-  /** Deploy records kept per service (default 50); occurrences leave with their deploy record. */
-  retention?: Partial<Retention>;
-  /** Publishing retries when other runs move the branch: default 6 attempts within 30 s, first delay ~250 ms. */
-  retry?: { attempts?: number; totalMs?: number; baseDelayMs?: number };
-  /** Commit author; default `user.name`/`user.email` from git config, else nopea. The committer is always nopea. */
-  author?: Identity;
-}
-
-/** What the branch tip says about one service. */
-export interface ServiceState {
-  inventory?: Inventory;
-  /** Last-applied objects keyed by resource id. */
-  lastApplied: Map<ResourceId, LastApplied>;
-  current?: Current;
-}
-
-/** Read access to the state at one tip. */
-export interface StateReader {
-  readonly branch: string;
-  /** Remote name, or undefined when the state is a local branch. */
-  readonly remote: string | undefined;
-  /** Commit the reads see, or undefined when the branch does not exist yet. */
-  readonly tip: string | undefined;
-  /** State format of the tip (the current format when the branch does not exist yet). */
-  readonly format: number;
-  /** Services that have a directory on the branch, sorted. */
-  listServices(): Promise<string[]>;
-  /** Inventory, last-applied objects and current deploy of a service (empty when it has none). */
-  readService(service: string): Promise<ServiceState>;
-  /** Deploy records of a service, newest first, at most `limit` (default: all that are kept). */
-  listDeploys(service: string, options?: { limit?: number }): Promise<DeployRecord[]>;
-  /** One deploy record, or undefined when the branch has no record with that id for the service. */
-  readDeploy(service: string, id: string): Promise<DeployRecord | undefined>;
-  /** The memory graph, or undefined when none has been written. */
-  readGraph(): Promise<Graph | undefined>;
-}
+import type { ServiceState, StateReader } from './reader.js';
+import { describeTarget, fetchTip, localGitError, publishCommit, type BranchTarget } from './remote.js';
 
 /** The result of a published change. */
 export interface CommitResult {
@@ -139,7 +61,8 @@ export interface StateStore extends StateReader {
   commit(change: StateChange): Promise<CommitResult>;
 }
 
-interface RetrySettings {
+/** How often and how fast a change lost to another run is rebuilt and offered again. */
+export interface RetrySettings {
   attempts: number;
   totalMs: number;
   baseDelayMs: number;
@@ -150,176 +73,6 @@ interface TreeEntry {
   type: string;
   sha: string;
   path: string;
-}
-
-function assertBranchName(branch: string): void {
-  const ok =
-    /^[A-Za-z0-9._/-]+$/.test(branch) &&
-    !/(^[-/.]|\/\.|\.\.|\/\/|[/.]$|\.lock$|\.lock\/)/.test(branch) &&
-    branch !== 'HEAD';
-  if (!ok) throw new NopeaError('input', `invalid state branch name ${JSON.stringify(branch)}`);
-}
-
-function assertRemoteName(remote: string): void {
-  if (!/^[A-Za-z0-9._][A-Za-z0-9._/-]*$/.test(remote) || remote.includes('..')) {
-    throw new NopeaError('input', `invalid remote name ${JSON.stringify(remote)}`);
-  }
-}
-
-function positiveInt(value: number | undefined, fallback: number, what: string): number {
-  if (value === undefined) return fallback;
-  if (!Number.isInteger(value) || value < 1) {
-    throw new NopeaError('input', `${what} must be a positive integer`);
-  }
-  return value;
-}
-
-/** `scheme://host[:port]/` of an http(s) URL, the key git matches `http.<url>.*` settings with. */
-function httpPrefix(url: string): string | undefined {
-  try {
-    const parsed = new URL(url);
-    return parsed.protocol === 'http:' || parsed.protocol === 'https:'
-      ? `${parsed.protocol}//${parsed.host}/`
-      : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
-async function readConfig(git: Git): Promise<Map<string, string>> {
-  const values = new Map<string, string>();
-  let out = '';
-  try {
-    out = await git.run(['config', '--get-regexp', '^(remote\\..*\\.url|user\\.name|user\\.email)$']);
-  } catch (err) {
-    // Exit 1: no key matched.
-    if (!(err instanceof GitCommandError && err.exitCode === 1)) throw err;
-  }
-  for (const line of out.split('\n')) {
-    const space = line.indexOf(' ');
-    // System, global, then local: the last value is the one git uses.
-    if (space > 0) values.set(line.slice(0, space), line.slice(space + 1));
-  }
-  return values;
-}
-
-function chooseRemote(
-  requested: string | false | undefined,
-  config: Map<string, string>,
-  top: string,
-): string | undefined {
-  if (requested === false) return undefined;
-  const remotes = [...config.keys()].filter((k) => /^remote\..+\.url$/.test(k)).map((k) => k.slice(7, -4));
-  const wanted = requested ?? 'origin';
-  if (remotes.includes(wanted)) return wanted;
-  // A repository with no remote at all keeps its state on a local branch, whatever remote name the
-  // configuration defaults to; one whose remotes are merely named differently must not silently stop
-  // publishing its state, so that is an error.
-  if (remotes.length === 0) return undefined;
-  throw new NopeaError('input', {
-    message: `remote ${wanted} is not configured in ${top}`,
-    hint: `configured remotes: ${remotes.join(', ')}; name one of them`,
-  });
-}
-
-/** The runner for fetch and push (with the auth header, if any) and the URL to push to. */
-async function remoteRunner(
-  git: Git,
-  remote: string,
-  auth: OpenStateOptions['auth'],
-): Promise<{ network: Git; pushTo: string }> {
-  const pushUrls = (await git.run(['remote', 'get-url', '--push', '--all', remote]))
-    .split('\n')
-    .filter(Boolean);
-  const pushTo = pushUrls.length === 1 ? (pushUrls[0] as string) : remote;
-  if (!auth) return { network: git, pushTo };
-  const fetchUrl = (await git.run(['remote', 'get-url', remote])).trim();
-  const prefixes = new Set([fetchUrl, ...pushUrls].map(httpPrefix).filter((p) => p !== undefined));
-  // The empty value first clears a header configured for the same URL (actions/checkout persists one),
-  // which would otherwise be sent as a second Authorization header and rejected.
-  const settings = [...prefixes].flatMap((p) => [
-    `http.${p}.extraheader=`,
-    `http.${p}.extraheader=${auth.extraHeader}`,
-  ]);
-  return { network: git.withConfig(settings, [auth.extraHeader]), pushTo };
-}
-
-async function assertNotCheckedOut(git: Git, branch: string, top: string): Promise<void> {
-  let head = '';
-  try {
-    head = (await git.run(['symbolic-ref', '--quiet', 'HEAD'])).trim();
-  } catch {
-    // Detached HEAD: nothing checked out can go stale.
-  }
-  if (head === `refs/heads/${branch}`) {
-    throw new NopeaError('input', {
-      message: `the state branch ${branch} is checked out in ${top}`,
-      hint: 'check out another branch: nopea moves the state branch without a work tree, which would leave this checkout stale',
-    });
-  }
-}
-
-/**
- * Opens the state branch of the repository containing `repoDir`: fetches the branch tip (into a private
- * ref, `refs/nopea/<remote>/<branch>`) and checks its format. A branch that does not exist yet is a
- * first deploy, not an error; a state format newer than this nopea is refused.
- */
-export async function openState(options: OpenStateOptions): Promise<StateStore> {
-  const branch = options.branch ?? DEFAULT_STATE_BRANCH;
-  assertBranchName(branch);
-  if (typeof options.remote === 'string') assertRemoteName(options.remote);
-  const timeoutMs = positiveInt(options.timeoutMs, 60_000, 'the git timeout');
-  const retention: Retention = {
-    deploys: positiveInt(options.retention?.deploys, DEFAULT_RETENTION.deploys, 'deploy retention'),
-  };
-  const retry: RetrySettings = {
-    attempts: positiveInt(options.retry?.attempts, 6, 'retry attempts'),
-    totalMs: positiveInt(options.retry?.totalMs, 30_000, 'the retry budget'),
-    baseDelayMs: positiveInt(options.retry?.baseDelayMs, 250, 'the retry delay'),
-  };
-
-  let top: string;
-  let shallowRepository: boolean;
-  try {
-    const probe = new Git({ cwd: options.repoDir, timeoutMs });
-    const [first, second] = (
-      await probe.run(['rev-parse', '--show-toplevel', '--is-shallow-repository'])
-    ).split('\n');
-    top = first ?? '';
-    shallowRepository = second === 'true';
-  } catch (err) {
-    throw new NopeaError('input', {
-      message: `${options.repoDir} is not inside a git work tree: ${gitDetail(err)}`,
-      hint: 'run nopea from a clone of the repository that holds the manifests',
-    });
-  }
-
-  const git = new Git({ cwd: top, timeoutMs });
-  const config = await readConfig(git);
-  const remote = chooseRemote(options.remote, config, top);
-  const { network, pushTo } = remote
-    ? await remoteRunner(git, remote, options.auth)
-    : { network: git, pushTo: undefined };
-  if (!remote) await assertNotCheckedOut(git, branch, top);
-
-  const configured = config.get('user.name') && config.get('user.email');
-  const author =
-    options.author ??
-    (configured
-      ? { name: config.get('user.name') ?? '', email: config.get('user.email') ?? '' }
-      : NOPEA_IDENTITY);
-  const target: BranchTarget = {
-    git,
-    network,
-    branch,
-    remote,
-    pushTo,
-    shallow: options.shallow ?? shallowRepository,
-    timeoutMs,
-  };
-  const store = new GitStateStore(target, git, { retention, retry, author });
-  await store.refresh();
-  return store;
 }
 
 function retryDelay(attempt: number, baseMs: number): number {
@@ -338,7 +91,11 @@ interface TipState {
 
 const NO_TIP: TipState = { commit: undefined, tree: undefined, format: STATE_FORMAT, hasFormat: false };
 
-class GitStateStore implements StateStore {
+/**
+ * The store over one branch target; `openState` (`open.ts`) builds it from the options and refreshes it
+ * before handing it out.
+ */
+export class GitStateStore implements StateStore {
   private state: TipState = NO_TIP;
   private queue: Promise<unknown> = Promise.resolve();
 

@@ -2,9 +2,10 @@
  * Options shared by every surface call that plans or syncs, and the resolution of which services a
  * run covers: `nopea.yaml` declares services, flags override it.
  */
-import path from 'node:path';
 import { inputError } from '../errors.js';
 import type { NopeaConfig } from '../source/config.js';
+import type { CiProvenance } from '../state/repository.js';
+import type { StrategyName } from '../strategy/names.js';
 
 /** Where the desired state and the cluster are, as given by flags, Action inputs or API calls. */
 export interface RunOptions {
@@ -24,6 +25,8 @@ export interface RunOptions {
   kubectl?: string;
   /** Extra http header for git fetch/push (e.g. a token), never logged. */
   gitAuthHeader?: string;
+  /** Where the run comes from in CI (repository, commit, actor, run URL), read by the interface. */
+  provenance?: CiProvenance;
 }
 
 /** One service to plan or sync, with everything resolved. */
@@ -32,7 +35,7 @@ export interface ServiceSpec {
   paths: string[];
   namespace?: string;
   prune: boolean;
-  strategy?: string;
+  strategy?: StrategyName;
 }
 
 const SERVICE_NAME = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
@@ -84,9 +87,4 @@ export function selectServices(opts: RunOptions, config: NopeaConfig | undefined
     if (s.strategy) spec.strategy = s.strategy;
     return spec;
   });
-}
-
-/** Normalises user paths to be relative to the repo root when they are inside it. */
-export function relativeToRoot(root: string, cwd: string, p: string): string {
-  return path.relative(root, path.resolve(cwd, p)) || '.';
 }

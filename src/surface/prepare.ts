@@ -1,11 +1,9 @@
 /**
- * Stages 1–4 for one run: source → identify → state → plan. Shared by `diff` and `sync`, so both
- * see exactly the same plan.
+ * Stages 1–5 for one run: source → identify → state → plan → guard. Shared by `diff` and `sync`, so
+ * both see exactly the same plan.
  */
 import { realpath } from 'node:fs/promises';
 import path from 'node:path';
-import { simpleGit } from 'simple-git';
-import { NopeaError, errorMessage } from '../errors.js';
 import type { KubeClient } from '../cluster/client.js';
 import { connect } from '../cluster/connect.js';
 import { discover } from '../cluster/discover.js';
@@ -14,16 +12,24 @@ import { dryRunAll, liveTargets, readLive } from '../cluster/observe.js';
 import { builtinCatalog, type ResourceCatalog } from '../resources/catalog.js';
 import { identify, type DesiredObject } from '../resources/identify.js';
 import { intentOf } from '../resources/normalize.js';
-import type { KubeObject, ResourceId } from '../resources/object.js';
+import type { KubeObject, Manifest, ResourceId } from '../resources/object.js';
 import { loadConfig } from '../source/config.js';
 import { loadManifests } from '../source/load.js';
-import type { Manifest } from '../resources/object.js';
-import { planService, type Observation, type PruneCandidate } from '../plan/classify.js';
+import { guardPlan, type GuardResult, type PruneLimit } from '../apply/guard.js';
+import { planService, type ObservedObject, type PruneCandidate } from '../plan/classify.js';
 import { provablyUnchanged } from '../plan/shortcut.js';
 import type { Plan } from '../plan/types.js';
-import { openState, type StateStore } from '../state/store.js';
-import type { ServiceState } from '../state/store.js';
+import { DEFAULT_STATE_BRANCH, openState } from '../state/open.js';
+import type { StateStore } from '../state/store.js';
+import { repositoryRoot } from '../state/repository.js';
+import type { ServiceState } from '../state/reader.js';
 import { selectServices, type RunOptions, type ServiceSpec } from './options.js';
+import type { SyncOptions } from './sync-types.js';
+
+/** How many objects one sync may prune unless `--max-prune` says otherwise. */
+export const DEFAULT_MAX_PRUNE: PruneLimit = { count: 10 };
+/** Bound on the health wait unless `--timeout` says otherwise. */
+export const DEFAULT_TIMEOUT_MS = 5 * 60_000;
 
 /** Wall time of each stage, for deploy records and benchmarks. */
 export class StageTimer {
@@ -60,18 +66,6 @@ export interface RunContext {
   manifests?: Map<string, Promise<Manifest[]>>;
 }
 
-/** Finds the repository root; nopea keeps its state in git, so it must run inside a repository. */
-export async function repositoryRoot(cwd: string): Promise<string> {
-  try {
-    return (await simpleGit({ baseDir: cwd }).revparse(['--show-toplevel'])).trim();
-  } catch (err) {
-    throw new NopeaError('input', {
-      message: `${cwd} is not inside a git repository (${errorMessage(err).split('\n')[0]})`,
-      hint: 'run nopea from a checkout of the repository that holds the manifests',
-    });
-  }
-}
-
 /**
  * A path given on the command line (relative to where nopea runs) as the loader takes it: relative to
  * the repository root when inside it, so messages name it the way origins do
@@ -100,9 +94,9 @@ export async function openRun(opts: RunOptions, timer = new StageTimer()): Promi
     },
     config,
   );
-  const branch = opts.stateBranch ?? config?.stateBranch ?? 'nopea-state';
+  const branch = opts.stateBranch ?? config?.stateBranch ?? DEFAULT_STATE_BRANCH;
   const remote = opts.stateRemote ?? config?.stateRemote ?? 'origin';
-  const storeOpts: Parameters<typeof openState>[0] = { repoDir: repoRoot, branch, remote };
+  const storeOpts: Parameters<typeof openState>[0] = { repoRoot, branch, remote };
   if (opts.gitAuthHeader) storeOpts.auth = { extraHeader: opts.gitAuthHeader };
   // Manifests load while git fetches the state and the cluster is discovered.
   const manifests = new Map<string, Promise<Manifest[]>>();
@@ -138,6 +132,18 @@ function connectOptions(opts: RunOptions): Parameters<typeof connect>[0] {
   if (opts.kubeconfig) out.kubeconfig = opts.kubeconfig;
   if (opts.context) out.context = opts.context;
   return out;
+}
+
+/** Stage 5: the safety rails for a planned service, with the run's options (throws a guard error). */
+export function guardService(prepared: PreparedService, opts: SyncOptions): GuardResult {
+  return guardPlan(prepared.plan, {
+    prune: opts.prune ?? prepared.spec.prune,
+    maxPrune: opts.maxPrune ?? DEFAULT_MAX_PRUNE,
+    allowPruneKinds: opts.allowPruneKinds ?? [],
+    forceConflicts: opts.forceConflicts ?? false,
+    inventorySize: prepared.state.inventory?.objects.length ?? 0,
+    desiredCount: prepared.desired.length,
+  });
 }
 
 /** Loads, identifies, reads state and plans one service. */
@@ -178,8 +184,8 @@ async function planFor(
     }
     return candidate;
   });
-  const observations: Observation[] = desired.map((d) => {
-    const o: Observation = { desired: d, intent: intentOf(d.object) };
+  const observations: ObservedObject[] = desired.map((d) => {
+    const o: ObservedObject = { desired: d, intent: intentOf(d.object) };
     const la = lastApplied(d.id);
     if (la) o.lastApplied = la;
     return o;

@@ -1,7 +1,8 @@
 /**
  * Stage 9, record: what one deploy writes to the state branch — its record, the last-applied
  * intents that changed (Secret values hashed), the inventory (the prune source) and current.json.
- * Pure: the caller commits the change.
+ * The caller passes in the clock readings and the CI provenance and commits the change; Secret
+ * values are hashed with `redactSecret`'s salted HMAC.
  */
 import type { GuardResult } from '../apply/guard.js';
 import { comparableIntent } from '../plan/classify.js';
@@ -14,9 +15,24 @@ import { formatProblem } from '../errors.js';
 import type { StateChange } from '../state/change.js';
 import type { DeployRecord, Inventory, LastApplied } from '../state/format.js';
 import { statePaths } from '../state/layout.js';
-import type { PreparedService, RunContext } from './prepare.js';
-import type { SourceInfo } from './source-info.js';
-import type { ServiceSyncResult } from './sync.js';
+import type { CiProvenance, SourceInfo } from '../state/repository.js';
+import type { PreparedService } from './prepare.js';
+import type { ServiceSyncResult } from './sync-types.js';
+
+/** Everything a deploy record is built from. */
+export interface RecordInput {
+  prepared: PreparedService;
+  guard: GuardResult;
+  result: ServiceSyncResult;
+  startedAt: Date;
+  finishedAt: Date;
+  /** Wall time of each stage. */
+  stages: { name: string; ms: number }[];
+  /** Repository, commit and ref deployed. */
+  source: SourceInfo;
+  /** Who started the run and where it runs (CI), as the interface read it. */
+  provenance: Pick<CiProvenance, 'actor' | 'runUrl'>;
+}
 
 /** The last-applied entry for an object now in the cluster: its intent, Secret values hashed. */
 function lastAppliedEntry(
@@ -50,16 +66,10 @@ function lastAppliedEntry(
 }
 
 /** The state branch change recording one deploy: record, current, inventory, last-applied objects. */
-export function buildStateChange(
-  ctx: Pick<RunContext, 'timer'>,
-  prepared: PreparedService,
-  guard: GuardResult,
-  result: ServiceSyncResult,
-  started: number,
-  source: SourceInfo,
-): StateChange {
+export function buildStateChange(input: RecordInput): StateChange {
+  const { prepared, guard, result, source } = input;
   const { spec, state, plan } = prepared;
-  const now = new Date().toISOString();
+  const now = input.finishedAt.toISOString();
   const outcome = result.outcome === 'dry-run' ? 'failed' : result.outcome;
   const actions = new Map(result.objects.map((o) => [o.id, o.action]));
   const writes: Record<string, unknown> = {};
@@ -111,14 +121,17 @@ export function buildStateChange(
     service: spec.name,
     namespace: spec.namespace ?? '',
     source,
-    startedAt: new Date(started).toISOString(),
+    startedAt: input.startedAt.toISOString(),
     finishedAt: now,
-    strategy: { name: 'direct', reason: spec.strategy ? `configured in nopea.yaml` : 'default' },
+    strategy: {
+      name: result.strategy?.name ?? 'direct',
+      reason: result.strategy?.reason ?? 'default',
+    },
     plan: plan.counts,
     objects: result.objects
       .filter((o) => o.action !== 'unchanged')
       .map((o) => ({ id: o.id, action: o.action })),
-    stages: ctx.timer.stages,
+    stages: input.stages,
     outcome,
   };
   if (result.error) {
@@ -127,11 +140,8 @@ export function buildStateChange(
       message: result.error.problems.map(formatProblem).join('\n').slice(0, 4000),
     };
   }
-  const env = process.env;
-  if (env.GITHUB_ACTOR) record.actor = env.GITHUB_ACTOR;
-  if (env.GITHUB_RUN_ID && env.GITHUB_REPOSITORY) {
-    record.runUrl = `${env.GITHUB_SERVER_URL ?? 'https://github.com'}/${env.GITHUB_REPOSITORY}/actions/runs/${env.GITHUB_RUN_ID}`;
-  }
+  if (input.provenance.actor) record.actor = input.provenance.actor;
+  if (input.provenance.runUrl) record.runUrl = input.provenance.runUrl;
   writes[statePaths.deploy(result.deployId)] = record;
   writes[statePaths.current] = {
     format: 1,

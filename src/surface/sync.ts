@@ -1,81 +1,35 @@
 /**
- * `sync`: stages 1–10 for the direct strategy. Per service: lock, plan, guard, apply, prune, wait,
- * record. Nothing is written unless every object passed its dry-run and the guard; once anything is
- * written, the outcome is recorded on the state branch whatever happens next.
+ * `sync`: the pipeline for each selected service — plan, guard, lock (planning again under it),
+ * carry out the change with the chosen strategy, wait, record. Nothing is written unless every
+ * object passed its dry-run and the guard; once anything is written, the outcome is recorded on
+ * the state branch whatever happens next.
  */
 import { ulid } from 'ulid';
-import { NopeaError, errorMessage, type Problem } from '../errors.js';
+import { NopeaError, cancelledError, errorMessage } from '../errors.js';
 import type { KubeClient, RequestStats, Verb } from '../cluster/client.js';
-import { ApiError } from '../cluster/errors.js';
-import { describeApiError, refusedBeforeWrite } from '../cluster/explain.js';
-import { LockRequests, ServiceLock, holderIdentity } from '../cluster/lease.js';
-import { applyObject, getObject, type PropagationPolicy } from '../cluster/objects.js';
-import { applyAll, applyFailure, type ApplyItem, type ObjectResult } from '../apply/execute.js';
-import { guardPlan, type GuardResult, type PruneLimit } from '../apply/guard.js';
-import { pruneAll } from '../apply/prune.js';
-import { formatDiagnosis, waitForHealth, type HealthReport, type HealthSnapshot } from '../health/wait.js';
-import { intentOf } from '../resources/normalize.js';
-import type { ResourceType } from '../resources/catalog.js';
-import type { ResourceId } from '../resources/object.js';
+import { refusedBeforeWrite } from '../cluster/explain.js';
+import { LockRequests, type ServiceLock } from '../cluster/lease.js';
+import type { ApplyItem, ObjectResult } from '../apply/execute.js';
+import type { GuardResult } from '../apply/guard.js';
 import type { Plan } from '../plan/types.js';
-import type { ServiceState } from '../state/store.js';
-import type { RunOptions, ServiceSpec } from './options.js';
-import { StageTimer, openRun, prepareService, type PreparedService, type RunContext } from './prepare.js';
-import { sourceInfo } from './source-info.js';
+import { chooseStrategy } from '../strategy/choose.js';
+import { direct } from '../strategy/direct.js';
+import type { StrategyName } from '../strategy/names.js';
+import type { Change, Strategy } from '../strategy/types.js';
+import { sourceInfo } from '../state/repository.js';
+import type { ServiceSpec } from './options.js';
+import { lockAndPlan } from './lock.js';
+import {
+  DEFAULT_TIMEOUT_MS,
+  StageTimer,
+  guardService,
+  openRun,
+  prepareService,
+  type PreparedService,
+  type RunContext,
+} from './prepare.js';
 import { buildStateChange } from './record.js';
-
-export interface SyncOptions extends RunOptions {
-  /** Plan and guard only: no write to the cluster or the branch. */
-  dryRun?: boolean;
-  prune?: boolean;
-  wait?: boolean;
-  timeoutMs?: number;
-  forceConflicts?: boolean;
-  maxPrune?: PruneLimit;
-  allowPruneKinds?: string[];
-  recreateOnImmutable?: boolean;
-  propagationPolicy?: PropagationPolicy;
-  lockNamespace?: string;
-  lockTimeoutMs?: number;
-  /** Stops new writes and waits (SIGTERM/SIGINT); the outcome is still recorded. */
-  signal?: AbortSignal;
-  onEvent?: (event: SyncEvent) => void;
-}
-
-/** Progress of a sync, for the interfaces to render as they like. */
-export type SyncEvent =
-  | { type: 'plan'; service: string; plan: Plan }
-  | { type: 'lock-wait'; service: string; holder: string; expiresInSeconds: number }
-  | { type: 'stage'; service: string; stage: 'lock' | 'apply' | 'prune' | 'wait' | 'record' }
-  | { type: 'object'; service: string; result: ObjectResult }
-  | { type: 'health'; service: string; snapshot: HealthSnapshot };
-
-export type SyncOutcome = 'succeeded' | 'failed' | 'cancelled' | 'dry-run';
-
-export interface ServiceSyncResult {
-  service: string;
-  namespace?: string;
-  deployId: string;
-  outcome: SyncOutcome;
-  plan?: Plan;
-  objects: ObjectResult[];
-  kept: { id: ResourceId; reason: string }[];
-  health?: HealthReport;
-  error?: NopeaError;
-  durationMs: number;
-  /** State branch commit holding the record (absent for dry runs, refused syncs and runs in sync). */
-  stateCommit?: string;
-  /** Nothing to apply and the branch already records it all: health was checked, no lock taken, nothing recorded. */
-  inSync?: boolean;
-}
-
-export interface SyncResult {
-  services: ServiceSyncResult[];
-  /** Every API request of the run, the lock's included. */
-  requests?: RequestStats;
-  /** The part of `requests` that took, renewed and released the service locks (Leases). */
-  lockRequests?: LockRequests;
-}
+import type { ServiceSyncResult, SyncOptions, SyncResult } from './sync-types.js';
 
 /** API requests of a run, split into the lock's Lease requests and everything else. */
 export interface RequestSummary {
@@ -115,7 +69,8 @@ export function requestSummary(
   };
 }
 
-const DEFAULTS = { maxPrune: { count: 10 } as PruneLimit, timeoutMs: 5 * 60_000 };
+/** The strategies that can carry out a change, by name. */
+const IMPLEMENTATIONS: Partial<Record<StrategyName, Strategy>> = { direct };
 
 /** Syncs every selected service, one after the other. */
 export async function sync(opts: SyncOptions): Promise<SyncResult> {
@@ -132,98 +87,6 @@ export async function sync(opts: SyncOptions): Promise<SyncResult> {
     return result;
   } finally {
     ctx.client?.close();
-  }
-}
-
-function guardFor(prepared: PreparedService, opts: SyncOptions): GuardResult {
-  return guardPlan(prepared.plan, {
-    prune: opts.prune ?? prepared.spec.prune,
-    maxPrune: opts.maxPrune ?? DEFAULTS.maxPrune,
-    allowPruneKinds: opts.allowPruneKinds ?? [],
-    forceConflicts: opts.forceConflicts ?? false,
-    inventorySize: prepared.state.inventory?.objects.length ?? 0,
-    desiredCount: prepared.desired.length,
-  });
-}
-
-/**
- * Takes the service lock for a planned sync. The Lease lives in the service's namespace; on a first
- * deploy into a namespace the same change creates, that Namespace is applied first (its dry-run and
- * the guard have passed). Under the lock the state is fetched again, and when another run recorded
- * something meanwhile (or the Namespace was just applied) the plan is made again.
- */
-export async function lockAndPlan(
-  ctx: RunContext,
-  client: KubeClient,
-  spec: ServiceSpec,
-  opts: SyncOptions,
-  deployId: string,
-  lockRequests: LockRequests,
-  written: ObjectResult[],
-  onPlan: (plan: Plan) => void,
-  planned?: PreparedService,
-): Promise<{ lock: ServiceLock; prepared: PreparedService; guard: GuardResult }> {
-  const first = planned ?? (await prepareService(ctx, spec, opts));
-  const plannedTip = ctx.store.tip;
-  if (!planned) onPlan(first.plan);
-  // Refused before the lock: the plan shown above explains why.
-  guardFor(first, opts);
-  const namespace = opts.lockNamespace ?? spec.namespace ?? 'default';
-  const nsType = ctx.catalog.lookup('v1', 'Namespace').found;
-  const exists = async (type: ResourceType): Promise<boolean> => {
-    try {
-      return Boolean(await getObject(client, type, '', namespace));
-    } catch (err) {
-      // A user with rights only inside namespaces may not read Namespace objects: go on to the lock,
-      // whose own request names the permission that is missing, if any is.
-      if (err instanceof ApiError && err.status === 403) return true;
-      throw describeApiError(err, `reading Namespace ${namespace} (for the lock)`);
-    }
-  };
-  if (nsType && !(await exists(nsType))) {
-    const ns = first.desired.find(
-      (d) => d.ref.group === '' && d.ref.kind === 'Namespace' && d.ref.name === namespace,
-    );
-    if (!ns) {
-      throw new NopeaError('input', {
-        message: `namespace ${namespace} does not exist, so the lock for service ${spec.name} cannot be taken there`,
-        hint: 'create the namespace, add it to the manifests, or pass --lock-namespace with an existing namespace',
-      });
-    }
-    try {
-      const applied = await applyObject(client, ns.type, intentOf(ns.object));
-      const early: ObjectResult = { id: ns.id, action: 'created', applied, intent: intentOf(ns.object) };
-      written.push(early);
-      opts.onEvent?.({ type: 'object', service: spec.name, result: early });
-    } catch (err) {
-      throw describeApiError(err, `apply of ${ns.id}`, ns.id);
-    }
-  }
-  opts.onEvent?.({ type: 'stage', service: spec.name, stage: 'lock' });
-  const lockOpts: Parameters<typeof ServiceLock.acquire>[1] = {
-    namespace,
-    service: spec.name,
-    holder: holderIdentity(deployId),
-    requests: lockRequests,
-    onWait: (holder, expiresInSeconds) =>
-      opts.onEvent?.({ type: 'lock-wait', service: spec.name, holder, expiresInSeconds }),
-  };
-  if (opts.lockTimeoutMs !== undefined) lockOpts.waitTimeoutMs = opts.lockTimeoutMs;
-  if (opts.signal) lockOpts.signal = opts.signal;
-  const lock = await ctx.timer.time('lock', () => ServiceLock.acquire(client, lockOpts));
-  try {
-    // Another run may have finished while this one planned or waited: plan again on its outcome.
-    const tip = await ctx.store.refresh();
-    if (tip === plannedTip && written.length === 0)
-      return { lock, prepared: first, guard: guardFor(first, opts) };
-    const prepared = await prepareService(ctx, spec, opts);
-    // Shown before the guard decides, so a refusal comes with the plan it refers to.
-    onPlan(prepared.plan);
-    const guard = guardFor(prepared, opts);
-    return { lock, prepared, guard };
-  } catch (err) {
-    await lock.release();
-    throw err;
   }
 }
 
@@ -290,7 +153,8 @@ async function syncService(
     try {
       const prepared = await prepareService(ctx, spec, opts);
       onPlan(prepared.plan);
-      result.kept = keptOf(guardFor(prepared, opts));
+      result.kept = keptOf(guardService(prepared, opts));
+      chooseFor(serviceRun, prepared);
       result.outcome = 'dry-run';
     } catch (err) {
       result.error = asNopeaError(err);
@@ -299,6 +163,7 @@ async function syncService(
     return result;
   }
 
+  let strategy: Strategy;
   let lock: ServiceLock;
   let prepared: PreparedService;
   let guard: GuardResult;
@@ -306,8 +171,9 @@ async function syncService(
     // Plan before locking: a run with nothing to do needs neither the lock nor a record.
     const planned = await prepareService(ctx, spec, opts);
     onPlan(planned.plan);
-    const early = guardFor(planned, opts);
-    if (inSync(planned, early)) return await checkInSync(serviceRun, planned, early);
+    const early = guardService(planned, opts);
+    strategy = chooseFor(serviceRun, planned);
+    if (inSync(planned, early)) return await checkInSync(serviceRun, strategy, planned, early);
     ({ lock, prepared, guard } = await lockAndPlan(
       ctx,
       client,
@@ -328,7 +194,7 @@ async function syncService(
       result.outcome = 'cancelled';
       result.error =
         result.objects.length === 0
-          ? new NopeaError('deploy', 'sync cancelled by a signal before anything was written')
+          ? cancelledError('sync cancelled by a signal before anything was written')
           : error;
     } else {
       result.error = result.objects.length === 0 ? refusedBeforeWrite(error) : error;
@@ -339,7 +205,7 @@ async function syncService(
   result.kept = keptOf(guard);
 
   try {
-    await execute(serviceRun, prepared, guard);
+    await execute(serviceRun, strategy, prepared, guard);
   } catch (err) {
     result.error = asNopeaError(err);
     result.outcome = opts.signal?.aborted ? 'cancelled' : 'failed';
@@ -365,10 +231,18 @@ async function record(run: ServiceRun, prepared: PreparedService, guard: GuardRe
   const { ctx, opts, result, started } = run;
   try {
     opts.onEvent?.({ type: 'stage', service: prepared.spec.name, stage: 'record' });
-    const source = await sourceInfo(ctx.repoRoot);
-    const committed = await ctx.timer.time('record', () =>
-      ctx.store.commit(buildStateChange(ctx, prepared, guard, result, started, source)),
-    );
+    const source = await sourceInfo(ctx.repoRoot, opts.provenance);
+    const change = buildStateChange({
+      prepared,
+      guard,
+      result,
+      startedAt: new Date(started),
+      finishedAt: new Date(),
+      stages: ctx.timer.stages,
+      source,
+      provenance: opts.provenance ?? {},
+    });
+    const committed = await ctx.timer.time('record', () => ctx.store.commit(change));
     result.stateCommit = committed.commit;
   } catch (err) {
     const recordError = asNopeaError(err);
@@ -386,6 +260,7 @@ async function record(run: ServiceRun, prepared: PreparedService, guard: GuardRe
  */
 async function checkInSync(
   run: ServiceRun,
+  strategy: Strategy,
   prepared: PreparedService,
   guard: GuardResult,
 ): Promise<ServiceSyncResult> {
@@ -394,7 +269,7 @@ async function checkInSync(
   result.kept = keptOf(guard);
   result.objects.push(...prepared.desired.map((d): ObjectResult => ({ id: d.id, action: 'unchanged' })));
   try {
-    await waitHealthy(run, prepared);
+    await waitHealthy(run, strategy, changeOf(run, prepared, guard, []));
     result.outcome = 'succeeded';
   } catch (err) {
     result.error = asNopeaError(err);
@@ -405,64 +280,76 @@ async function checkInSync(
   return result;
 }
 
-async function execute(run: ServiceRun, prepared: PreparedService, guard: GuardResult): Promise<void> {
-  const { ctx, client, opts, result } = run;
+/**
+ * Chooses the strategy (kept on the result for the record) and returns its implementation; one that
+ * is not available is refused before anything is written.
+ */
+function chooseFor(run: ServiceRun, prepared: PreparedService): Strategy {
+  const input: Parameters<typeof chooseStrategy>[0] = {};
+  if (prepared.spec.strategy) input.configured = prepared.spec.strategy;
+  const choice = chooseStrategy(input);
+  run.result.strategy = choice;
+  const strategy = IMPLEMENTATIONS[choice.name];
+  if (!strategy) {
+    throw new NopeaError('input', {
+      message: `service ${prepared.spec.name}: strategy ${choice.name} (${choice.reason}) is not available`,
+      hint: 'deploy with the direct strategy',
+    });
+  }
+  return strategy;
+}
+
+/** The change as the strategy sees it: plain values, progress reported as sync events. */
+function changeOf(
+  run: ServiceRun,
+  prepared: PreparedService,
+  guard: GuardResult,
+  items: ApplyItem[],
+): Change {
+  const { ctx, client, opts } = run;
   const service = prepared.spec.name;
-  const onResult = (r: ObjectResult): void => opts.onEvent?.({ type: 'object', service, result: r });
-  opts.onEvent?.({ type: 'stage', service, stage: 'apply' });
-  const applyOpts: Parameters<typeof applyAll>[2] = {
+  const change: Change = {
+    service,
+    client,
+    catalog: ctx.catalog,
+    items,
+    targets: prepared.desired.map((d) => ({ id: d.id, type: d.type })),
+    guard,
+    clock: ctx.timer,
+    onStage: (stage) => opts.onEvent?.({ type: 'stage', service, stage }),
+    onObject: (result) => opts.onEvent?.({ type: 'object', service, result }),
+    onHealth: (snapshot) => opts.onEvent?.({ type: 'health', service, snapshot }),
+  };
+  if (opts.signal) change.signal = opts.signal;
+  return change;
+}
+
+async function execute(
+  run: ServiceRun,
+  strategy: Strategy,
+  prepared: PreparedService,
+  guard: GuardResult,
+): Promise<void> {
+  const { opts, result } = run;
+  const change = changeOf(run, prepared, guard, applyItems(prepared, result.objects));
+  const applied = await strategy.apply(change, {
     forceConflicts: opts.forceConflicts ?? false,
     recreateOnImmutable: opts.recreateOnImmutable ?? false,
-    onResult,
-  };
-  if (opts.signal) applyOpts.signal = opts.signal;
-  const items = applyItems(prepared, result.objects);
-  const applied = await ctx.timer.time('apply', () => applyAll(client, items, applyOpts));
-  result.objects.push(...applied);
-  const failedApply = applyFailure(applied);
-  if (failedApply) throw failedApply;
-  if (opts.signal?.aborted) throw cancelled();
-
-  if (guard.prune.length > 0) {
-    opts.onEvent?.({ type: 'stage', service, stage: 'prune' });
-    const pruneOpts: Parameters<typeof pruneAll>[3] = {
-      propagationPolicy: opts.propagationPolicy ?? 'Background',
-      onResult,
-    };
-    if (opts.signal) pruneOpts.signal = opts.signal;
-    const pruned = await ctx.timer.time('prune', () => pruneAll(client, ctx.catalog, guard.prune, pruneOpts));
-    result.objects.push(...pruned);
-    const failedPrune = applyFailure(pruned);
-    if (failedPrune) throw failedPrune;
-    if (opts.signal?.aborted) throw cancelled();
-  }
-
-  await waitHealthy(run, prepared);
+    propagationPolicy: opts.propagationPolicy ?? 'Background',
+  });
+  result.objects.push(...applied.objects);
+  if (applied.error) throw applied.error;
+  await waitHealthy(run, strategy, change);
   result.outcome = 'succeeded';
 }
 
-/** Stage 8: waits for every desired object to be healthy (unless --no-wait); throws a deploy error naming each failure. */
-async function waitHealthy(run: ServiceRun, prepared: PreparedService): Promise<void> {
-  const { ctx, client, opts, result } = run;
+/** Stage 8: waits for the change to be healthy (unless --no-wait); throws the failure it amounts to. */
+async function waitHealthy(run: ServiceRun, strategy: Strategy, change: Change): Promise<void> {
+  const { opts, result } = run;
   if (!(opts.wait ?? true)) return;
-  const service = prepared.spec.name;
-  opts.onEvent?.({ type: 'stage', service, stage: 'wait' });
-  const waitOpts: Parameters<typeof waitForHealth>[3] = {
-    timeoutMs: opts.timeoutMs ?? DEFAULTS.timeoutMs,
-    onProgress: (snapshot) => opts.onEvent?.({ type: 'health', service, snapshot }),
-  };
-  if (opts.signal) waitOpts.signal = opts.signal;
-  const targets = prepared.desired.map((d) => ({ id: d.id, type: d.type }));
-  const report = await ctx.timer.time('wait', () => waitForHealth(client, ctx.catalog, targets, waitOpts));
-  result.health = report;
-  if (opts.signal?.aborted) throw cancelled();
-  if (!report.ok) {
-    const problems: Problem[] = report.failures.map((f) => ({ message: formatDiagnosis(f) }));
-    const what = report.timedOut
-      ? `not healthy within ${Math.round((opts.timeoutMs ?? DEFAULTS.timeoutMs) / 1000)} s`
-      : 'failed its health check';
-    throw new NopeaError('deploy', [{ message: `service ${service} ${what}` }, ...problems]);
-  }
+  const waited = await strategy.wait(change, { timeoutMs: opts.timeoutMs ?? DEFAULT_TIMEOUT_MS });
+  result.health = waited.health;
+  if (waited.error) throw waited.error;
 }
 
 /**
@@ -477,17 +364,8 @@ export function applyItems(prepared: PreparedService, written: ObjectResult[]): 
     .map((desired) => ({ desired, entry: byId.get(desired.id)! }));
 }
 
-function cancelled(): NopeaError {
-  return new NopeaError('deploy', {
-    message: 'sync cancelled by a signal: no new writes were started; what was applied is recorded',
-  });
-}
-
 function asNopeaError(err: unknown): NopeaError {
   if (err instanceof NopeaError) return err;
-  if ((err as { name?: string } | null)?.name === 'AbortError') return cancelled();
+  if ((err as { name?: string } | null)?.name === 'AbortError') return cancelledError();
   return new NopeaError('internal', errorMessage(err), { cause: err });
 }
-
-/** State as read for a service, re-exported for callers that show it. */
-export type { ServiceState };

@@ -2,18 +2,14 @@
  * `nopea sync`: plan, guard, apply, prune, wait, record. Plan first, then progress, then a summary.
  */
 import type { Argv } from 'yargs';
-import { NopeaError, formatProblem } from '../../errors.js';
+import { formatProblem, type NopeaError } from '../../errors.js';
 import { parsePruneLimit } from '../../apply/guard.js';
 import type { PropagationPolicy } from '../../cluster/objects.js';
 import { renderText } from '../../plan/render.js';
-import {
-  requestSummary,
-  sync,
-  type ServiceSyncResult,
-  type SyncOptions,
-  type SyncResult,
-} from '../../surface/sync.js';
-import { formatDuration, parseDuration } from '../duration.js';
+import { serviceStatus, syncExitCode, refusedBeforeAnyWrite } from '../../surface/outcome.js';
+import { requestSummary, sync } from '../../surface/sync.js';
+import type { ServiceSyncResult, SyncOptions, SyncResult } from '../../surface/sync-types.js';
+import { formatDuration, parseDuration } from '../../surface/duration.js';
 import { reportError, useColor, useLiveProgress } from '../output.js';
 import { runOptionsFrom, withRunOptions } from '../options.js';
 import { progressPrinter } from '../progress.js';
@@ -23,15 +19,6 @@ const PROPAGATION: Record<string, PropagationPolicy> = {
   foreground: 'Foreground',
   orphan: 'Orphan',
 };
-
-/** Exit code of a whole run: 1 if anything failed after writing, else 2 if refused, else 0. */
-export function syncExitCode(result: SyncResult): number {
-  const codes = result.services.map((s) =>
-    s.error ? s.error.exitCode : s.outcome === 'succeeded' || s.outcome === 'dry-run' ? 0 : 1,
-  );
-  if (codes.includes(1)) return 1;
-  return codes.includes(2) ? 2 : 0;
-}
 
 /** The one-line result of a service's sync. */
 export function summary(s: ServiceSyncResult): string {
@@ -70,7 +57,9 @@ export function summary(s: ServiceSyncResult): string {
     return `In sync ${s.service}: ${unchanged} unchanged, nothing to apply${kept}; ${health}; nothing new to record (${formatDuration(s.durationMs)})`;
   // Stopped before the first write (guard, dry-run, lock, permissions): no deploy was recorded.
   if (!s.stateCommit && s.objects.length === 0) {
-    const stopped = s.outcome === 'cancelled' ? 'Cancelled' : s.error?.exitCode === 2 ? 'Refused' : 'FAILED';
+    const status = serviceStatus(s);
+    const stopped =
+      status === 'cancelled' ? 'Cancelled' : refusedBeforeAnyWrite(status) ? 'Refused' : 'FAILED';
     return `${stopped} ${s.service}: nothing was changed, no deploy recorded (${formatDuration(s.durationMs)})`;
   }
   return `${verb} ${s.service}: ${parts.join(', ')}${kept}; ${health}; deploy ${s.deployId}${where} (${formatDuration(s.durationMs)})`;

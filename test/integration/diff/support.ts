@@ -13,7 +13,7 @@ import { redactSecret } from '../../../src/resources/secrets.js';
 import type { KubeObject } from '../../../src/resources/object.js';
 import { loadManifests } from '../../../src/source/load.js';
 import { statePaths } from '../../../src/state/layout.js';
-import { openState } from '../../../src/state/store.js';
+import { openState } from '../../../src/state/open.js';
 import type { Plan, PlanEntry } from '../../../src/plan/types.js';
 import { kubectl, testCluster } from '../../helpers/cluster.js';
 import { runNopea, type NopeaRun } from '../../helpers/nopea.js';

@@ -1,7 +1,7 @@
 import { monotonicFactory } from 'ulid';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { statePaths } from '../../../src/state/layout.js';
-import { openState } from '../../../src/state/store.js';
+import { openState } from '../../../src/state/open.js';
 import { cloneRemote, git, makeRepo, type TestClone, type TestRepo } from '../../helpers/git.js';
 import { deployChange } from './records.js';
 

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { monotonicFactory } from 'ulid';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { NopeaError } from '../../../src/errors.js';
-import { openState } from '../../../src/state/store.js';
+import { openState } from '../../../src/state/open.js';
 import { git, makeRepo, type TestRepo } from '../../helpers/git.js';
 import { deployChange } from './records.js';
 

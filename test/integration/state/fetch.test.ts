@@ -2,7 +2,7 @@ import { execFileSync } from 'node:child_process';
 import { monotonicFactory } from 'ulid';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { serializeStateFile } from '../../../src/state/format.js';
-import { openState } from '../../../src/state/store.js';
+import { openState } from '../../../src/state/open.js';
 import { cloneRemote, git, makeRepo, type TestRepo } from '../../helpers/git.js';
 import { deployChange, deployRecord } from './records.js';
 

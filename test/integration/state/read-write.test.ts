@@ -5,7 +5,7 @@ import { dirname, join } from 'node:path';
 import { monotonicFactory } from 'ulid';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { NopeaError } from '../../../src/errors.js';
-import { openState } from '../../../src/state/store.js';
+import { openState } from '../../../src/state/open.js';
 import { statePaths } from '../../../src/state/layout.js';
 import { cloneRemote, git, makeRepo, type TestRepo } from '../../helpers/git.js';
 import { deployChange, deployRecord, lastApplied } from './records.js';

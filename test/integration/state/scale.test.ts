@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { monotonicFactory } from 'ulid';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { openState } from '../../../src/state/store.js';
+import { openState } from '../../../src/state/open.js';
 import { makeRepo, type TestRepo } from '../../helpers/git.js';
 import { deployChange } from './records.js';
 

@@ -9,7 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { apiRequest, testCluster } from '../../helpers/cluster.js';
 import { cloneRemote, git } from '../../helpers/git.js';
 import { runNopea, type NopeaRun, type NopeaRunOptions } from '../../helpers/nopea.js';
-import { openState } from '../../../src/state/store.js';
+import { openState } from '../../../src/state/open.js';
 import type { DeployRecord, Inventory, LastApplied } from '../../../src/state/format.js';
 import type { KubeObject } from '../../../src/resources/object.js';
 import { corpus } from '../../helpers/corpus.js';

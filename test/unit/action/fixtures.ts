@@ -1,7 +1,7 @@
 // Plain plan and sync-result values for the Action's pure pieces.
 import type { HealthReport } from '../../../src/health/wait.js';
 import { countActions, type Action, type Plan, type PlanEntry } from '../../../src/plan/types.js';
-import type { ServiceSyncResult } from '../../../src/surface/sync.js';
+import type { ServiceSyncResult } from '../../../src/surface/sync-types.js';
 
 /** A ConfigMap entry with a one-key diff. */
 export function entry(name: string, action: Action, extra: Partial<PlanEntry> = {}): PlanEntry {

@@ -8,6 +8,7 @@ import {
   toSyncOptions,
   type InputName,
 } from '../../../src/action/inputs.js';
+import { errorExitCode } from '../../../src/surface/outcome.js';
 
 /** A reader over step inputs given as a plain record (unset inputs read as ''). */
 const step =
@@ -125,7 +126,7 @@ describe('resolveInputs', () => {
       ),
     );
     expect(err.kind).toBe('input');
-    expect(err.exitCode).toBe(2);
+    expect(errorExitCode(err)).toBe(2);
     const messages = err.problems.map((p) => p.message);
     expect(messages).toEqual([
       'input command is "deploy"',

@@ -6,7 +6,6 @@ import {
   failureMessage,
   planCounts,
   syncOutputs,
-  worstStatus,
 } from '../../../src/action/outputs.js';
 import { entry, plan, synced } from './fixtures.js';
 
@@ -97,7 +96,10 @@ describe('syncOutputs', () => {
   });
 
   it('reports a cancelled sync', () => {
-    const s = synced({ outcome: 'cancelled', error: new NopeaError('deploy', 'sync cancelled by a signal') });
+    const s = synced({
+      outcome: 'cancelled',
+      error: new NopeaError('cancelled', 'sync cancelled by a signal'),
+    });
     expect(syncOutputs({ services: [s] })).toMatchObject({ outputs: { status: 'cancelled' }, exitCode: 1 });
   });
 });
@@ -144,17 +146,15 @@ describe('errorOutputs', () => {
       outputs: { status: 'failed' },
       exitCode: 1,
     });
+    expect(errorOutputs(new NopeaError('cancelled', 'x'))).toMatchObject({
+      outputs: { status: 'cancelled' },
+      exitCode: 1,
+    });
     expect(errorOutputs(new Error('boom'))).toMatchObject({ outputs: { status: 'failed' }, exitCode: 1 });
   });
 });
 
-describe('worstStatus and failureMessage', () => {
-  it('orders statuses by severity', () => {
-    expect(worstStatus(['succeeded', 'refused'])).toBe('refused');
-    expect(worstStatus(['invalid', 'cancelled'])).toBe('cancelled');
-    expect(worstStatus([])).toBe('succeeded');
-  });
-
+describe('failureMessage', () => {
   it('names the exit-2 meaning', () => {
     expect(failureMessage('sync', 'invalid', new NopeaError('input', 'a.yaml:3: bad\nmore'))).toBe(
       'nopea sync invalid input or configuration; nothing was changed: a.yaml:3: bad',

@@ -2,20 +2,10 @@ import { describe, expect, it } from 'vitest';
 import { NopeaError } from '../../../src/errors.js';
 import { RequestStats } from '../../../src/cluster/client.js';
 import { LockRequests } from '../../../src/cluster/lease.js';
-import { requestsJson, summary, syncExitCode } from '../../../src/cli/commands/sync.js';
-import type { ServiceSyncResult } from '../../../src/surface/sync.js';
+import { requestsJson, summary } from '../../../src/cli/commands/sync.js';
+import { syncExitCode } from '../../../src/surface/outcome.js';
+import { serviceResult as result } from '../surface/fixtures.js';
 
-function result(extra: Partial<ServiceSyncResult>): ServiceSyncResult {
-  return {
-    service: 'web',
-    deployId: '01J9Z8Q4W3M6N2P5R7T9V1X3Y5',
-    outcome: 'failed',
-    objects: [],
-    kept: [],
-    durationMs: 120,
-    ...extra,
-  };
-}
 
 describe('sync summary', () => {
   it('says nothing was changed and no deploy recorded when refused before any write', () => {
@@ -31,7 +21,7 @@ describe('sync summary', () => {
   });
 
   it('says Cancelled when a signal stopped the run before it wrote anything', () => {
-    const stopped = result({ outcome: 'cancelled', error: new NopeaError('deploy', 'cancelled') });
+    const stopped = result({ outcome: 'cancelled', error: new NopeaError('cancelled', 'cancelled') });
     expect(summary(stopped)).toMatch(/^Cancelled web: nothing was changed, no deploy recorded/);
     expect(syncExitCode({ services: [stopped] })).toBe(1);
   });

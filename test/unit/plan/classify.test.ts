@@ -1,15 +1,15 @@
 import { describe, expect, it } from 'vitest';
-import { planService, type Observation } from '../../../src/plan/classify.js';
+import { planService, type ObservedObject } from '../../../src/plan/classify.js';
 import { hasChanges, withPruningOff } from '../../../src/plan/types.js';
 import { redactSecret } from '../../../src/resources/secrets.js';
 import type { KubeObject } from '../../../src/resources/object.js';
 import { deploymentIntent, desiredOf, dryRun, live, nopeaFields } from './fixtures.js';
 
-function observe(intent: KubeObject, extra: Partial<Observation> = {}): Observation {
+function observe(intent: KubeObject, extra: Partial<ObservedObject> = {}): ObservedObject {
   return { desired: desiredOf(intent), intent, ...extra };
 }
 
-function cluster(o: Observation) {
+function cluster(o: ObservedObject) {
   return planService({ service: 'web', mode: 'cluster', objects: [o], prune: [] }).entries[0]!;
 }
 
@@ -186,7 +186,7 @@ describe('cluster plan', () => {
 });
 
 describe('offline plan', () => {
-  const offline = (objects: Observation[], prune: Parameters<typeof planService>[0]['prune'] = []) =>
+  const offline = (objects: ObservedObject[], prune: Parameters<typeof planService>[0]['prune'] = []) =>
     planService({ service: 'web', mode: 'offline', objects, prune });
 
   it('classifies against last-applied only', () => {

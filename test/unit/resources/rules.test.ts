@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { guessPlural } from '../../../src/resources/catalog.js';
 import { intentOf, normalizeForCompare } from '../../../src/resources/normalize.js';
 import { applyRank, applyWaves } from '../../../src/resources/order.js';
-import { MASK, maskSecret, redactSecret } from '../../../src/resources/secrets.js';
+import { MASK, maskSecretPair, redactSecret } from '../../../src/resources/secrets.js';
 import type { KubeObject, ResourceRef } from '../../../src/resources/object.js';
 
 describe('normalisation', () => {
@@ -84,7 +84,7 @@ describe('secrets', () => {
   };
 
   it('masks values and kubectl last-applied annotations', () => {
-    const masked = JSON.stringify(maskSecret(secret));
+    const masked = JSON.stringify(maskSecretPair(secret, secret));
     expect(masked).not.toContain('c2VjcmV0');
     expect(masked).not.toContain('plain-secret');
     expect(masked).toContain(MASK);

@@ -6,6 +6,7 @@ import { NopeaError } from '../../../src/errors.js';
 import { loadManifests } from '../../../src/source/load.js';
 import type { Manifest } from '../../../src/resources/object.js';
 import { REPO } from './cases.js';
+import { errorExitCode } from '../../../src/surface/outcome.js';
 
 let repo: string;
 
@@ -82,7 +83,7 @@ describe('loadManifests', () => {
       'b/d.json:1',
     ]);
     expect(err.message).toContain('a.yaml:6: apiVersion is missing');
-    expect(err.exitCode).toBe(2);
+    expect(errorExitCode(err)).toBe(2);
   });
 
   it('treats an empty file among others as fine, but no objects at all as an input error', async () => {

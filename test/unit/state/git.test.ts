@@ -1,5 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { GitCommandError, parseBatchOutput, scrubSecrets } from '../../../src/state/git.js';
+import {
+  GitCommandError,
+  parseBatchOutput,
+  redactUrlCredentials,
+  scrubSecrets,
+} from '../../../src/state/git.js';
 import { gitDetail, isRaceRejection } from '../../../src/state/remote.js';
 
 const sha = (c: string): string => c.repeat(40);
@@ -37,6 +42,36 @@ describe('scrubSecrets', () => {
     expect(scrubbed).not.toContain('ghs_secret');
     expect(scrubbed).not.toContain('eC1hY2Nlc3MtdG9rZW46Z2hzX3NlY3JldA==');
     expect(scrubbed).toContain('https://***@github.com/acme/web/');
+  });
+});
+
+describe('redactUrlCredentials', () => {
+  it('masks credentials in URLs wherever they occur in a text', () => {
+    expect(
+      redactUrlCredentials(
+        'cannot reach https://x-access-token:ghs_secret@github.com/acme/web.git, nor ssh://git@host/r',
+      ),
+    ).toBe('cannot reach https://***@github.com/acme/web.git, nor ssh://***@host/r');
+  });
+
+  it('removes the user info entirely for a URL that is recorded', () => {
+    expect(redactUrlCredentials('https://ghs_secret@github.com/acme/web.git', 'remove')).toBe(
+      'https://github.com/acme/web.git',
+    );
+    expect(redactUrlCredentials('https://user:pa%40ss@example.com:8443/web', 'remove')).toBe(
+      'https://example.com:8443/web',
+    );
+  });
+
+  it('leaves URLs without user info, and scp-like remotes, alone', () => {
+    for (const url of [
+      'https://github.com/acme/web.git',
+      'git@github.com:acme/web.git',
+      '/srv/git/web.git',
+    ]) {
+      expect(redactUrlCredentials(url)).toBe(url);
+      expect(redactUrlCredentials(url, 'remove')).toBe(url);
+    }
   });
 });
 

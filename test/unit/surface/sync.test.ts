@@ -9,6 +9,7 @@ import {
 import { ApiError } from '../../../src/cluster/errors.js';
 import { refusedBeforeWrite } from '../../../src/cluster/explain.js';
 import { buildStateChange } from '../../../src/surface/record.js';
+import { errorExitCode } from '../../../src/surface/outcome.js';
 import { LockRequests } from '../../../src/cluster/lease.js';
 import { builtinCatalog } from '../../../src/resources/catalog.js';
 import type { DesiredObject } from '../../../src/resources/identify.js';
@@ -26,7 +27,8 @@ vi.mock('../../../src/surface/prepare.js', async (original) => ({
   prepareService,
 }));
 
-const { applyItems, inSync, lockAndPlan, requestSummary } = await import('../../../src/surface/sync.js');
+const { applyItems, inSync, requestSummary } = await import('../../../src/surface/sync.js');
+const { lockAndPlan } = await import('../../../src/surface/lock.js');
 
 const catalog = builtinCatalog();
 
@@ -113,7 +115,7 @@ describe('refusedBeforeWrite', () => {
       const err = new NopeaError('cluster', { message: 'forbidden: no' }, { cause: apiError(status) });
       const out = refusedBeforeWrite(err);
       expect(out.kind).toBe('input');
-      expect(out.exitCode).toBe(2);
+      expect(errorExitCode(out)).toBe(2);
       expect(out.problems).toEqual(err.problems);
     }
   });
@@ -124,7 +126,7 @@ describe('refusedBeforeWrite', () => {
     const network = new NopeaError('cluster', 'refused', {
       cause: Object.assign(new Error('x'), { code: 'ECONNREFUSED' }),
     });
-    expect(refusedBeforeWrite(network).exitCode).toBe(1);
+    expect(errorExitCode(refusedBeforeWrite(network))).toBe(1);
     const lock = new NopeaError('deploy', 'locked by another run');
     expect(refusedBeforeWrite(lock)).toBe(lock);
   });
@@ -161,11 +163,10 @@ describe('buildStateChange', () => {
   ) {
     const p = prepared(objects, entries, inventory);
     p.plan = plan(entries, mode);
-    return buildStateChange(
-      { timer: new StageTimer() },
-      p,
-      { prune: entries.filter((e) => e.action === 'prune'), kept: [] },
-      {
+    return buildStateChange({
+      prepared: p,
+      guard: { prune: entries.filter((e) => e.action === 'prune'), kept: [] },
+      result: {
         service: 'web',
         deployId: '01J9Z8Q4W3M6N2P5R7T9V1X3Y5',
         outcome: 'succeeded',
@@ -173,9 +174,12 @@ describe('buildStateChange', () => {
         kept: [],
         durationMs: 1,
       },
-      Date.now(),
-      {},
-    );
+      startedAt: new Date(),
+      finishedAt: new Date(),
+      stages: [],
+      source: {},
+      provenance: {},
+    });
   }
 
   it('drops inventory entries the plan found already gone from the cluster', () => {

@@ -1,5 +1,5 @@
 /**
- * Durations on the command line: `90s`, `5m`, `1h30m`, or plain seconds.
+ * Durations as flags, Action inputs and API fields take them: `90s`, `5m`, `1h30m`, or plain seconds.
  */
 import { NopeaError } from '../errors.js';
 

@@ -1,0 +1,103 @@
+/**
+ * The import rules `.ci/run` checks (dependency-cruiser): no circles, and no arrow back up the
+ * layers of DESIGN.md's module map. From the bottom: `errors.ts` and `resources/`; then the stages
+ * that know one thing each (`source/`, `plan/`, `cluster/`, `state/`, `memory/`); then those that
+ * combine them (`health/`, `apply/`, `strategy/`, `progressive/`, `events/`); then `surface/`, the
+ * facade; on top the interfaces (`cli/`, `action/`, `mcp/`, `http/`), which are peers.
+ */
+const below = (...folders) => `^src/(${folders.join('|')})/`;
+
+/** What each folder may import besides itself and the root modules every layer shares (errors, poll, version). */
+const ALLOWED = {
+  resources: [],
+  source: ['resources'],
+  plan: ['resources'],
+  cluster: ['resources'],
+  state: ['resources'],
+  memory: ['resources'],
+  health: ['resources', 'cluster'],
+  apply: ['resources', 'cluster', 'health', 'plan'],
+  strategy: ['resources', 'cluster', 'health', 'plan', 'apply', 'memory'],
+  progressive: ['resources', 'cluster', 'health', 'plan', 'apply', 'strategy'],
+  events: ['resources', 'state', 'memory'],
+};
+const LAYERS = [...Object.keys(ALLOWED), 'surface'];
+const INTERFACES = ['cli', 'action', 'mcp', 'http'];
+
+/** The strategy vocabulary has no imports: `nopea.yaml` (source) and the deploy record (state) use it. */
+const SHARED_VOCABULARY = '^src/strategy/names\\.ts$';
+
+export default {
+  forbidden: [
+    {
+      name: 'no-circular',
+      comment: 'Import circles make modules impossible to read, test or load one at a time.',
+      severity: 'error',
+      from: { path: '^src/' },
+      to: { circular: true },
+    },
+    ...Object.entries(ALLOWED).map(([folder, allowed]) => ({
+      name: `layers-${folder}`,
+      comment: `src/${folder}/ may import only ${allowed.length ? allowed.join(', ') : 'nothing else in src'} (and errors.ts, poll.ts).`,
+      severity: 'error',
+      from: { path: `^src/${folder}/` },
+      to: {
+        path: '^src/',
+        pathNot: [
+          `^src/(${[folder, ...allowed].join('|')})/`,
+          '^src/(errors|poll|version)\\.ts$',
+          SHARED_VOCABULARY,
+        ],
+      },
+    })),
+    {
+      name: 'surface-below-interfaces',
+      comment: 'The facade never imports an interface.',
+      severity: 'error',
+      from: { path: '^src/surface/' },
+      to: { path: below(...INTERFACES) },
+    },
+    ...INTERFACES.map((iface) => ({
+      name: `interfaces-are-peers-${iface}`,
+      comment: `src/${iface}/ imports no other interface: shared helpers live below them.`,
+      severity: 'error',
+      from: { path: `^src/${iface}/` },
+      to: { path: below(...INTERFACES.filter((i) => i !== iface)) },
+    })),
+    {
+      name: 'pure-plan-and-memory',
+      comment: 'plan/ and memory/ are pure: no file system, processes or network.',
+      severity: 'error',
+      from: { path: below('plan', 'memory') },
+      to: {
+        path: '^(node:)?(fs|fs/promises|child_process|net|http|https|dgram|os)$',
+        dependencyTypes: ['core'],
+      },
+    },
+    {
+      name: 'root-modules-at-the-bottom',
+      comment: 'errors.ts and poll.ts import nothing from src.',
+      severity: 'error',
+      from: { path: '^src/(errors|poll)\\.ts$' },
+      to: { path: '^src/' },
+    },
+    {
+      name: 'no-src-from-outside-layers',
+      comment: `Every module under src/ belongs to a known folder: ${[...LAYERS, ...INTERFACES].join(', ')}.`,
+      severity: 'error',
+      from: { path: '^src/[^/]+/', pathNot: `^src/(${[...LAYERS, ...INTERFACES].join('|')})/` },
+      to: {},
+    },
+  ],
+  options: {
+    doNotFollow: { path: 'node_modules' },
+    exclude: { path: '^(node_modules|dist)/' },
+    tsConfig: { fileName: 'tsconfig.json' },
+    // Type-only imports count: a circle through types is still a circle for a reader.
+    tsPreCompilationDeps: true,
+    enhancedResolveOptions: {
+      exportsFields: ['exports'],
+      conditionNames: ['import', 'require', 'node', 'default'],
+    },
+  },
+};

@@ -1,0 +1,106 @@
+/**
+ * What a result means to whoever asked for it, written once. Every error kind and every service
+ * outcome maps here to a status (the Action's `status` output, and the word the other interfaces
+ * show) and to the exit code of DESIGN.md; the interfaces look meanings up and never work them out
+ * from messages or exit codes. Pure.
+ */
+import { NopeaError, type ErrorKind } from '../errors.js';
+import type { ServiceSyncResult, SyncResult } from './sync-types.js';
+
+/**
+ * - `succeeded`: synced and healthy (or nothing to do); `dry-run`: a dry-run sync planned it.
+ * - `planned`: a diff planned every service.
+ * - `invalid`: invalid input or configuration; `refused`: a safety rail refused the change. Nothing changed.
+ * - `failed`: the deploy (or reading the cluster or state) failed; `cancelled`: the run was cancelled.
+ */
+export type Status = 'succeeded' | 'dry-run' | 'planned' | 'invalid' | 'refused' | 'failed' | 'cancelled';
+
+/** Exit codes of the CLI and the Action (DESIGN.md, "Exit codes"). */
+export const EXIT = {
+  ok: 0,
+  failed: 1,
+  refused: 2,
+  changesPending: 3,
+} as const;
+
+export type ExitCode = (typeof EXIT)[keyof typeof EXIT];
+
+const STATUS_EXIT: Record<Status, ExitCode> = {
+  succeeded: EXIT.ok,
+  'dry-run': EXIT.ok,
+  planned: EXIT.ok,
+  invalid: EXIT.refused,
+  refused: EXIT.refused,
+  failed: EXIT.failed,
+  cancelled: EXIT.failed,
+};
+
+const ERROR_STATUS: Record<ErrorKind, Status> = {
+  input: 'invalid',
+  guard: 'refused',
+  cancelled: 'cancelled',
+  cluster: 'failed',
+  deploy: 'failed',
+  state: 'failed',
+  internal: 'failed',
+};
+
+/** The most severe first: a run's status is the first of these any of its services has. */
+const SEVERITY: readonly Status[] = [
+  'failed',
+  'cancelled',
+  'invalid',
+  'refused',
+  'succeeded',
+  'dry-run',
+  'planned',
+];
+
+/** Exit code for a status. */
+export function exitCodeOf(status: Status): ExitCode {
+  return STATUS_EXIT[status];
+}
+
+/** Whether a status means nothing was changed because nopea refused to start (exit 2). */
+export function refusedBeforeAnyWrite(status: Status): boolean {
+  return STATUS_EXIT[status] === EXIT.refused;
+}
+
+/** Status of a failure of the whole run; anything that is not a NopeaError is a bug, hence failed. */
+export function errorStatus(err: unknown): Status {
+  return err instanceof NopeaError ? ERROR_STATUS[err.kind] : 'failed';
+}
+
+/** Exit code of a failure of the whole run (before any service result). */
+export function errorExitCode(err: unknown): ExitCode {
+  return exitCodeOf(errorStatus(err));
+}
+
+/**
+ * Status of one service's sync. A refusal (invalid input, a safety rail) says so whatever the
+ * outcome; otherwise the outcome decides, so a run cancelled while its wait failed is `cancelled`.
+ */
+export function serviceStatus(s: ServiceSyncResult): Status {
+  if (s.error) {
+    const status = ERROR_STATUS[s.error.kind];
+    if (refusedBeforeAnyWrite(status)) return status;
+  }
+  return s.outcome;
+}
+
+/** The most severe of several statuses (`succeeded` for none). */
+export function worstStatus(statuses: readonly Status[]): Status {
+  return SEVERITY.find((s) => statuses.includes(s)) ?? 'succeeded';
+}
+
+/** Exit code of a whole sync: 1 if anything failed, else 2 if anything was refused, else 0. */
+export function syncExitCode(result: SyncResult): ExitCode {
+  const codes = result.services.map((s) => exitCodeOf(serviceStatus(s)));
+  if (codes.includes(EXIT.failed)) return EXIT.failed;
+  return codes.includes(EXIT.refused) ? EXIT.refused : EXIT.ok;
+}
+
+/** Status of a whole sync: the most severe of its services'. */
+export function syncStatus(result: SyncResult): Status {
+  return worstStatus(result.services.map(serviceStatus));
+}

@@ -1,0 +1,73 @@
+/**
+ * What a sync takes and gives: its options, the progress events it reports, and its results. The
+ * interfaces render these values; `outcome.ts` says what they mean.
+ */
+import type { NopeaError } from '../errors.js';
+import type { RequestStats } from '../cluster/client.js';
+import type { LockRequests } from '../cluster/lease.js';
+import type { PropagationPolicy } from '../cluster/objects.js';
+import type { ObjectResult } from '../apply/execute.js';
+import type { PruneLimit } from '../apply/guard.js';
+import type { HealthReport, HealthSnapshot } from '../health/wait.js';
+import type { Plan } from '../plan/types.js';
+import type { ResourceId } from '../resources/object.js';
+import type { StrategyChoice } from '../strategy/types.js';
+import type { RunOptions } from './options.js';
+
+export interface SyncOptions extends RunOptions {
+  /** Plan and guard only: no write to the cluster or the branch. */
+  dryRun?: boolean;
+  prune?: boolean;
+  wait?: boolean;
+  timeoutMs?: number;
+  forceConflicts?: boolean;
+  maxPrune?: PruneLimit;
+  allowPruneKinds?: string[];
+  recreateOnImmutable?: boolean;
+  propagationPolicy?: PropagationPolicy;
+  lockNamespace?: string;
+  lockTimeoutMs?: number;
+  /** Stops new writes and waits (SIGTERM/SIGINT); the outcome is still recorded. */
+  signal?: AbortSignal;
+  onEvent?: (event: SyncEvent) => void;
+}
+
+/** Stages a sync reports as it enters them. */
+export type SyncStage = 'lock' | 'apply' | 'prune' | 'wait' | 'record';
+
+/** Progress of a sync, for the interfaces to render as they like. */
+export type SyncEvent =
+  | { type: 'plan'; service: string; plan: Plan }
+  | { type: 'lock-wait'; service: string; holder: string; expiresInSeconds: number }
+  | { type: 'stage'; service: string; stage: SyncStage }
+  | { type: 'object'; service: string; result: ObjectResult }
+  | { type: 'health'; service: string; snapshot: HealthSnapshot };
+
+export type SyncOutcome = 'succeeded' | 'failed' | 'cancelled' | 'dry-run';
+
+export interface ServiceSyncResult {
+  service: string;
+  namespace?: string;
+  deployId: string;
+  outcome: SyncOutcome;
+  /** The strategy the deploy ran with, who chose it and why (absent when it stopped before choosing). */
+  strategy?: StrategyChoice;
+  plan?: Plan;
+  objects: ObjectResult[];
+  kept: { id: ResourceId; reason: string }[];
+  health?: HealthReport;
+  error?: NopeaError;
+  durationMs: number;
+  /** State branch commit holding the record (absent for dry runs, refused syncs and runs in sync). */
+  stateCommit?: string;
+  /** Nothing to apply and the branch already records it all: health was checked, no lock taken, nothing recorded. */
+  inSync?: boolean;
+}
+
+export interface SyncResult {
+  services: ServiceSyncResult[];
+  /** Every API request of the run, the lock's included. */
+  requests?: RequestStats;
+  /** The part of `requests` that took, renewed and released the service locks (Leases). */
+  lockRequests?: LockRequests;
+}
