@@ -6,7 +6,6 @@ import { requestsJson, summary } from '../../../src/cli/commands/sync.js';
 import { syncExitCode } from '../../../src/surface/outcome.js';
 import { serviceResult as result } from '../surface/fixtures.js';
 
-
 describe('sync summary', () => {
   it('says nothing was changed and no deploy recorded when refused before any write', () => {
     const refused = result({ error: new NopeaError('guard', 'would prune too much') });

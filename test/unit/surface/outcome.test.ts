@@ -11,7 +11,6 @@ import {
 } from '../../../src/surface/outcome.js';
 import { serviceResult as service } from './fixtures.js';
 
-
 describe('what an error kind means', () => {
   it('gives every kind a status and an exit code', () => {
     const meanings = Object.fromEntries(
