@@ -1,12 +1,14 @@
 /**
  * A change to the state branch, and the pure step that turns it into file updates on a given base tree.
- * A change is declarative (write these files, delete those, replace that directory), so the store can
- * apply the same change again on a newer tip when its push loses a race. Retention is applied here too,
- * in the same commit: only the newest deploy records of the service are kept, and an occurrence leaves
- * together with the deploy record of the same id.
+ * A change is declarative (write these files, delete those, replace that directory) plus a `derive` step
+ * for the files that depend on the base, so the store can build it again on a newer tip when its push
+ * loses a race: the fixed part is applied again, the derived part is computed again from that tip.
+ * Retention is applied here too, in the same commit: only the newest deploy records of the service are
+ * kept, and an occurrence leaves together with the deploy record of the same id. Last-applied files
+ * still under a name too long for a file system (written by an older nopea) move to their bounded name.
  */
-import { FORMAT_PATH, OCCURRENCES_DIR, isUlid, resolveStatePath, serviceDir } from './layout.js';
-import { serializeFormatFile, serializeStateWrite } from './format.js';
+import { FORMAT_PATH, OCCURRENCES_DIR, isUlid, resolveStatePath, serviceDir, statePaths } from './layout.js';
+import { serializeFormatFile, serializeStateWrite, type LastApplied } from './format.js';
 import type { StateReader } from './reader.js';
 
 /**
@@ -24,11 +26,23 @@ export interface StateChange {
   /** Directories whose current files are all removed before `writes` apply (e.g. `last-applied`). */
   replaceDirs?: string[];
   /**
-   * Writes computed from the base the commit is built on, called again on every retry: shared, derived
-   * files such as `/graph.json` are re-derived from the latest records instead of being overwritten by
-   * whichever run pushes last. The reader shows the base tip; do not call `commit` from here.
+   * The files that depend on the base, computed from it. The store calls it once per attempt, the
+   * first included, with a reader of exactly the commit that attempt builds on (`base.tip`, undefined
+   * for the branch's first commit), and applies only that attempt's result: when the push loses a race,
+   * the next attempt calls it again on the new tip. So shared files such as `/graph.json`, and a
+   * service's inventory and last-applied files, are re-derived from what the tip holds instead of being
+   * overwritten by whichever run pushes last. Its result must follow from the base and the run alone,
+   * never from an earlier call. Its writes win over `writes` for the same path, its deletes add to
+   * `deletes`, and a path both written and deleted is written. An error it throws ends the commit with
+   * nothing written, e.g. to refuse when the base holds a deploy of the service that the run did not see.
    */
-  derive?: (base: StateReader) => Promise<Record<string, unknown>> | Record<string, unknown>;
+  derive?: (base: StateReader) => Promise<DerivedFiles> | DerivedFiles;
+}
+
+/** What `StateChange.derive` computed from one base, with paths in the same convention. */
+export interface DerivedFiles {
+  writes?: Record<string, unknown>;
+  deletes?: string[];
 }
 
 /** How many deploy records to keep per service; occurrences follow their deploy records. */
@@ -63,6 +77,12 @@ export interface ResolveInput {
   /** Whether the base already has `.nopea/format` (a first commit writes it). */
   hasFormat: boolean;
   retention: Retention;
+  /**
+   * Last-applied files of the base under an over-long name, by full path, with the object each holds
+   * (already validated): each is removed and, unless the change writes, deletes or replaces it, written
+   * again under the name nopea now writes.
+   */
+  renamed?: ReadonlyMap<string, LastApplied>;
 }
 
 /** The directories whose base listing `resolveChange` needs for a change. */
@@ -76,10 +96,8 @@ export function directoriesToList(service: string, replaceDirs: readonly string[
 export function resolveChange(input: ResolveInput): ResolvedChange {
   const base = new Set(input.baseFiles);
   const removals = new Set<string>();
-  for (const dir of input.replaceDirs) {
-    const prefix = `${resolveStatePath(input.service, dir)}/`;
-    for (const file of base) if (file.startsWith(prefix)) removals.add(file);
-  }
+  const replaced = input.replaceDirs.map((dir) => `${resolveStatePath(input.service, dir)}/`);
+  for (const file of base) if (replaced.some((prefix) => file.startsWith(prefix))) removals.add(file);
   for (const path of input.deletes) removals.add(resolveStatePath(input.service, path));
 
   const upserts = new Map<string, string>();
@@ -87,6 +105,12 @@ export function resolveChange(input: ResolveInput): ResolvedChange {
     const full = resolveStatePath(input.service, path);
     upserts.set(full, serializeStateWrite(full, value));
     removals.delete(full);
+  }
+  for (const [from, lastApplied] of input.renamed ?? []) {
+    removals.add(from);
+    const to = resolveStatePath(input.service, statePaths.lastApplied(lastApplied.id));
+    if (upserts.has(to) || removals.has(to) || replaced.some((prefix) => to.startsWith(prefix))) continue;
+    upserts.set(to, serializeStateWrite(to, lastApplied));
   }
   if (!input.hasFormat) upserts.set(FORMAT_PATH, serializeFormatFile());
 

@@ -10,7 +10,7 @@ import { z } from 'zod';
 import { ERROR_KINDS, NopeaError } from '../errors.js';
 import type { KubeObject } from '../resources/object.js';
 import { STRATEGY_NAMES } from '../strategy/names.js';
-import { classifyStatePath, FORMAT_PATH, ULID_PATTERN } from './layout.js';
+import { classifyStatePath, FORMAT_PATH, idFileName, ULID_PATTERN } from './layout.js';
 
 /** The state format this nopea reads and writes; `.nopea/format` holds it. */
 export const STATE_FORMAT = 1;
@@ -47,12 +47,16 @@ const kubeObjectSchema = z.looseObject({
   metadata: z.looseObject({ name: z.string().optional(), namespace: z.string().optional() }),
 });
 
-/** `inventory.json`: every object nopea applied for the service, sorted by id (the prune source). */
+/**
+ * `inventory.json`: every object nopea applied for the service, sorted by id (the prune source). `uid`
+ * is the object's `metadata.uid` when nopea applied it; inventories written before it was recorded
+ * have none.
+ */
 export const InventorySchema = z.object({
   format: z.literal(STATE_FORMAT),
   service: name,
   namespace: z.string(),
-  objects: z.array(z.object({ id: resourceId, apiVersion: name })),
+  objects: z.array(z.object({ id: resourceId, apiVersion: name, uid: name.optional() })),
 });
 
 /** `last-applied/<file>.json`: one object as nopea last applied it (normalised intent, Secrets masked). */
@@ -64,6 +68,11 @@ export const LastAppliedSchema = z.object({
   origin: z.object({ file: z.string(), line: z.int().positive() }).optional(),
   deployId: ulid,
   appliedAt: isoTime,
+  /**
+   * For a Job: when a deploy saw this spec of it complete. A run-once Job that its
+   * `ttlSecondsAfterFinished` removed since is then unchanged, not re-created, while git leaves it be.
+   */
+  completedAt: isoTime.optional(),
   object: kubeObjectSchema,
 });
 
@@ -215,15 +224,46 @@ function describeIssues(error: z.ZodError): string {
   return shown.join('; ') + more;
 }
 
+/**
+ * Deepest nesting of arrays and objects a state file may have. nopea writes objects nested at most 256
+ * levels (the manifest limit, `source/limits.ts`) inside files two levels deep; what reads a state
+ * file (validation, then the plan's comparisons) recurses per level and overflows the stack far deeper.
+ */
+export const MAX_STATE_DEPTH = 512;
+
+// One pass over the text, counting brackets outside strings, before anything recurses into it.
+function nestedTooDeep(text: string): boolean {
+  let depth = 0;
+  let inString = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (inString) {
+      if (c === 0x5c) i++;
+      else if (c === 0x22) inString = false;
+    } else if (c === 0x22) {
+      inString = true;
+    } else if (c === 0x5b || c === 0x7b) {
+      if (++depth > MAX_STATE_DEPTH) return true;
+    } else if (c === 0x5d || c === 0x7d) {
+      depth--;
+    }
+  }
+  return false;
+}
+
 /** Parses and validates one JSON file read from the branch; a corrupt file is a state error naming it. */
 export function parseStateFile<S extends z.ZodType>(
   schema: S,
   bytes: Buffer | string,
   at: StateLocation,
 ): z.output<S> {
+  const text = bytes.toString();
+  if (nestedTooDeep(text)) {
+    throw corruptStateError(at, `nested more than ${MAX_STATE_DEPTH} levels deep, deeper than nopea writes`);
+  }
   let json: unknown;
   try {
-    json = JSON.parse(bytes.toString());
+    json = JSON.parse(text);
   } catch (err) {
     throw corruptStateError(at, `not valid JSON (${err instanceof Error ? err.message : String(err)})`);
   }
@@ -325,8 +365,13 @@ export function serializeStateWrite(path: string, value: unknown): string {
     }
     case 'last-applied': {
       const lastApplied = validated(LastAppliedSchema, path, json);
-      if (where.id === undefined) throw invalidWrite(path, 'the file name is not an encoded resource id');
-      expectEqual(path, 'id', lastApplied.id, where.id);
+      const expected = idFileName(lastApplied.id);
+      if (where.name !== expected) {
+        throw invalidWrite(
+          path,
+          `id is ${JSON.stringify(lastApplied.id)}, whose file is last-applied/${expected}.json`,
+        );
+      }
       return serializeStateFile(lastApplied);
     }
     case 'deploy': {

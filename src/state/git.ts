@@ -10,8 +10,11 @@
  * Both paths see the same environment: the caller's, minus the variables simple-git guards (`GIT_*`,
  * EDITOR, PAGER, ...) so that a stray `GIT_DIR` or `GIT_INDEX_FILE` from a hook cannot point nopea at
  * another repository, plus `GIT_TERMINAL_PROMPT=0` so a missing credential fails at once instead of
- * waiting on a prompt nobody will answer in CI. Every invocation is bounded by a timeout, and every
- * message is scrubbed of the configured secrets and of credentials embedded in URLs.
+ * waiting on a prompt nobody will answer in CI. Settings for one runner (the auth header) reach git
+ * through `GIT_CONFIG_COUNT`/`GIT_CONFIG_KEY_<n>`/`GIT_CONFIG_VALUE_<n>` in that environment, never as
+ * `-c` arguments: a process's arguments are readable by every user of the machine
+ * (`/proc/<pid>/cmdline`), its environment only by its own user. Every invocation is bounded by a
+ * timeout, and every message is scrubbed of the configured secrets and of credentials embedded in URLs.
  */
 import { spawn } from 'node:child_process';
 import { GitError, GitPluginError, simpleGit, type SimpleGit } from 'simple-git';
@@ -45,6 +48,12 @@ export interface GitObject {
   content: Buffer;
 }
 
+/** One git setting, as `-c key=value` would give it. */
+export interface GitSetting {
+  key: string;
+  value: string;
+}
+
 /** How to run git for one repository. */
 export interface GitOptions {
   /** Repository top level; every command runs there. */
@@ -53,8 +62,12 @@ export interface GitOptions {
   timeoutMs: number;
   /** Values that must never appear in an error message (auth headers, tokens). */
   secrets?: readonly string[];
-  /** `key=value` settings passed as `-c` to every command (used for the auth header). */
-  config?: readonly string[];
+  /**
+   * Settings for every command, in order (a later value of a multi-valued key such as
+   * `http.<url>.extraheader` adds to the earlier ones; an empty value clears them). Passed in the
+   * environment, never on the command line.
+   */
+  config?: readonly GitSetting[];
 }
 
 // Kept in step with simple-git's environment guard: passing any of these makes it throw.
@@ -66,6 +79,17 @@ function cleanEnvironment(): Record<string, string> {
     if (value !== undefined && !GUARDED_ENV.test(key)) env[key] = value;
   }
   env.GIT_TERMINAL_PROMPT = '0';
+  return env;
+}
+
+/** The `GIT_CONFIG_*` variables that give git these settings as if each were passed with `-c`. */
+function configEnvironment(config: readonly GitSetting[]): Record<string, string> {
+  if (config.length === 0) return {};
+  const env: Record<string, string> = { GIT_CONFIG_COUNT: String(config.length) };
+  config.forEach(({ key, value }, i) => {
+    env[`GIT_CONFIG_KEY_${i}`] = key;
+    env[`GIT_CONFIG_VALUE_${i}`] = value;
+  });
   return env;
 }
 
@@ -111,12 +135,16 @@ export class Git {
   constructor(options: GitOptions) {
     this.options = options;
     this.cwd = options.cwd;
-    this.env = cleanEnvironment();
+    const config = configEnvironment(options.config ?? []);
+    this.env = { ...cleanEnvironment(), ...config };
     this.client = simpleGit({
       baseDir: options.cwd,
       timeout: { block: options.timeoutMs },
-      config: [...(options.config ?? [])],
-      allowEnvironment: ['GIT_TERMINAL_PROMPT'],
+      allowEnvironment: ['GIT_TERMINAL_PROMPT', ...Object.keys(config)],
+      // simple-git refuses GIT_CONFIG_COUNT by default because an inherited one could smuggle in any
+      // setting; here the ambient GIT_* variables are removed, so the only ones are ours, and simple-git
+      // still checks the settings they carry as it checks `-c` arguments.
+      unsafe: { allowUnsafeConfigEnvCount: Object.keys(config).length > 0 },
       // simple-git only fails a command that wrote to stderr; plumbing such as `rev-parse --verify --quiet`
       // reports through the exit code alone, so every non-zero exit becomes an error here.
       errors: (error, result) => {
@@ -130,8 +158,8 @@ export class Git {
     }).env(this.env);
   }
 
-  /** The same repository with extra `-c` settings and secrets (for commands that talk to a remote). */
-  withConfig(config: readonly string[], secrets: readonly string[]): Git {
+  /** The same repository with extra settings and secrets (for commands that talk to a remote). */
+  withConfig(config: readonly GitSetting[], secrets: readonly string[]): Git {
     return new Git({
       ...this.options,
       config: [...(this.options.config ?? []), ...config],
@@ -165,7 +193,7 @@ export class Git {
   pipe(args: readonly string[], input: string | Buffer, env: Record<string, string> = {}): Promise<Buffer> {
     const command = `git ${args[0] ?? ''}`;
     return new Promise((resolve, reject) => {
-      const child = spawn('git', [...(this.options.config ?? []).flatMap((c) => ['-c', c]), ...args], {
+      const child = spawn('git', [...args], {
         cwd: this.cwd,
         env: { ...this.env, ...env },
         stdio: ['pipe', 'pipe', 'pipe'],

@@ -1,20 +1,30 @@
 /**
- * Where every file lives on the state branch, and the reversible encoding of resource ids into file
- * names.
+ * Where every file lives on the state branch, and the file names that store resource ids.
  *
  * Paths in a StateChange use one convention: a path starting with `/` is relative to `.nopea/`
  * (`/graph.json`, `/occurrences/<deploy-id>.json`); any other path is relative to the service's
  * directory `.nopea/services/<service>/` (`current.json`, `deploys/<deploy-id>.json`). `statePaths`
  * builds them so callers never spell a layout path by hand.
  *
+ * Every path component stays within `MAX_NAME_BYTES`, what ext4, XFS, APFS and NTFS accept, so the
+ * branch can be checked out anywhere (`git clone -b nopea-state`): service names are at most 253
+ * bytes, deploy ids 26, and id file names are bounded as follows.
+ *
  * Id file names: each of the id's `/`-separated parts is percent-encoded (every UTF-8 byte outside
  * `A-Z a-z 0-9 . _ -` becomes `%XX`, upper-case hex) and the parts are joined with `~`. Because `~`
- * and `%` are themselves escaped inside a part, the mapping is a bijection for any well-formed string:
+ * and `%` are themselves escaped inside a part, distinct ids always give distinct names:
  * `apps/Deployment/web/api` → `apps~Deployment~web~api`, `/Namespace//web` → `~Namespace~~web`,
  * `rbac.authorization.k8s.io/ClusterRole//system:auth` → `rbac.authorization.k8s.io~ClusterRole~~system%3Aauth`.
+ * When that encoding with `.json` would exceed `MAX_NAME_BYTES` (a 253-character name in a long CRD
+ * group), the name is the encoding's first bytes, `=`, and the SHA-256 of the id in hex: still
+ * readable, and never equal to an encoding, which has no `=`. The file's own `id` field is the truth;
+ * a reader checks that the name is the one nopea writes for that id (`idFileName`) rather than
+ * decoding it. Older nopea wrote the plain encoding whatever its length; such a name still reads
+ * (`isIdFileName`), and the next commit for the service moves the file to its bounded name.
  * The names contain no `/`, `\`, `:` or control characters, so they are safe on every file system,
  * and the `~` separators mean a name is never `.` or `..`.
  */
+import { createHash } from 'node:crypto';
 import { NopeaError } from '../errors.js';
 import type { ResourceId } from '../resources/object.js';
 
@@ -65,9 +75,13 @@ export function serviceDir(service: string): string {
   return `${SERVICES_DIR}/${service}`;
 }
 
+/** Longest path component (in bytes) that every common file system accepts. */
+export const MAX_NAME_BYTES = 255;
+
 const SAFE_BYTE = /^[A-Za-z0-9._-]$/;
-const ENCODED_PART = /^(?:[A-Za-z0-9._-]|%[0-9A-F]{2})*$/;
-const utf8 = new TextDecoder('utf-8', { fatal: true });
+const JSON_SUFFIX = '.json';
+// What the readable prefix of a hashed name leaves room for: `=`, 64 hex digits and `.json`.
+const HASHED_PREFIX_BYTES = MAX_NAME_BYTES - 1 - 64 - JSON_SUFFIX.length;
 
 function escapePart(part: string): string {
   let out = '';
@@ -78,38 +92,34 @@ function escapePart(part: string): string {
   return out;
 }
 
-function unescapePart(part: string): string | undefined {
-  if (!ENCODED_PART.test(part)) return undefined;
-  const bytes: number[] = [];
-  for (let i = 0; i < part.length; i++) {
-    if (part[i] === '%') {
-      bytes.push(parseInt(part.slice(i + 1, i + 3), 16));
-      i += 2;
-    } else {
-      bytes.push(part.charCodeAt(i));
-    }
-  }
-  try {
-    return utf8.decode(Uint8Array.from(bytes));
-  } catch {
-    return undefined;
-  }
-}
-
-/** The file name (without `.json`) that stores a resource id; see the module comment for the encoding. */
+/** The reversible encoding of a resource id, whatever its length; see the module comment. */
 export function encodeIdFileName(id: ResourceId): string {
   return id.split('/').map(escapePart).join('~');
 }
 
+/** Whether a file name fits in one path component on every common file system. */
+export function fitsFileName(name: string): boolean {
+  return Buffer.byteLength(name, 'utf8') <= MAX_NAME_BYTES;
+}
+
 /**
- * The resource id a file name (without `.json`) encodes, or undefined when the name is not one that
- * `encodeIdFileName` produces (only canonical encodings are accepted, so the mapping stays one-to-one).
+ * The file name (without `.json`) that stores a resource id: its encoding when that fits, else a
+ * readable prefix of the encoding and the id's hash (see the module comment).
  */
-export function decodeIdFileName(name: string): ResourceId | undefined {
-  const parts = name.split('~').map(unescapePart);
-  if (parts.some((p) => p === undefined)) return undefined;
-  const id = parts.join('/');
-  return encodeIdFileName(id) === name ? id : undefined;
+export function idFileName(id: ResourceId): string {
+  const encoded = encodeIdFileName(id);
+  if (fitsFileName(`${encoded}${JSON_SUFFIX}`)) return encoded;
+  // The encoding is ASCII, so characters are bytes; an escape is not cut in half, for readability.
+  const prefix = encoded.slice(0, HASHED_PREFIX_BYTES).replace(/%[0-9A-F]?$/, '');
+  return `${prefix}=${createHash('sha256').update(id, 'utf8').digest('hex')}`;
+}
+
+/**
+ * Whether a file name (without `.json`) found on the branch stores `id`: the name nopea writes for
+ * it, or the over-long plain encoding that nopea wrote before names were bounded.
+ */
+export function isIdFileName(name: string, id: ResourceId): boolean {
+  return name === idFileName(id) || name === encodeIdFileName(id);
 }
 
 /** Builders for StateChange paths, so callers never spell the layout by hand. */
@@ -121,7 +131,7 @@ export const statePaths = {
   /** Directory of last-applied objects; pass it in `replaceDirs` to rewrite the whole set. */
   lastAppliedDir: 'last-applied',
   /** Last-applied file of one object. */
-  lastApplied: (id: ResourceId): string => `last-applied/${encodeIdFileName(id)}.json`,
+  lastApplied: (id: ResourceId): string => `last-applied/${idFileName(id)}${JSON_SUFFIX}`,
   /** One deploy record. */
   deploy: (deployId: string): string => `deploys/${deployId}.json`,
   /** The occurrence of one deploy (shared directory, hence the leading `/`). */
@@ -137,7 +147,8 @@ export type StateFileKind =
   | { kind: 'occurrence'; deployId: string }
   | { kind: 'inventory'; service: string }
   | { kind: 'current'; service: string }
-  | { kind: 'last-applied'; service: string; id: ResourceId | undefined }
+  /** `name` is the file name without `.json`; the id it stores is the file's `id` field. */
+  | { kind: 'last-applied'; service: string; name: string }
   | { kind: 'deploy'; service: string; deployId: string }
   | { kind: 'other' };
 
@@ -157,7 +168,7 @@ export function classifyStatePath(path: string): StateFileKind {
   if (rest.length === 1 && rest[0] === 'current.json') return { kind: 'current', service };
   if (rest.length === 2 && rest[1].endsWith('.json')) {
     const stem = rest[1].slice(0, -5);
-    if (rest[0] === 'last-applied') return { kind: 'last-applied', service, id: decodeIdFileName(stem) };
+    if (rest[0] === 'last-applied') return { kind: 'last-applied', service, name: stem };
     if (rest[0] === 'deploys') return { kind: 'deploy', service, deployId: stem };
   }
   return { kind: 'other' };

@@ -38,7 +38,8 @@ export type OpenStateOptions = RepositoryLocation & {
   /**
    * Header for fetch and push over http(s), e.g. `AUTHORIZATION: basic <base64 x-access-token:TOKEN>`.
    * It is set for the remote's host (replacing a header an actions/checkout credential already sets
-   * there) and scrubbed from every error; the caller masks it in its own logs.
+   * there), reaches git through its environment, never its command line, and is scrubbed from every
+   * error; the caller masks it in its own logs.
    */
   auth?: { extraHeader: string };
   /** Upper bound for one git invocation, default 60 s. */
@@ -169,8 +170,8 @@ async function remoteRunner(
   // The empty value first clears a header configured for the same URL (actions/checkout persists one),
   // which would otherwise be sent as a second Authorization header and rejected.
   const settings = [...prefixes].flatMap((p) => [
-    `http.${p}.extraheader=`,
-    `http.${p}.extraheader=${auth.extraHeader}`,
+    { key: `http.${p}.extraheader`, value: '' },
+    { key: `http.${p}.extraheader`, value: auth.extraHeader },
   ]);
   return { network: git.withConfig(settings, [auth.extraHeader]), pushTo };
 }

@@ -1,8 +1,9 @@
 /**
  * Moving the state branch between the repository and its remote: fetch the tip into a private ref, and
  * publish a new commit with compare-and-swap (a push lease on a remote, `update-ref <new> <old>` for a
- * repository without one). The user's branches, remote-tracking refs, FETCH_HEAD and hooks are never
- * involved.
+ * repository without one). A branch found missing is a first deploy, unless a tag of the same name
+ * holds what should be the branch. The user's branches, remote-tracking refs, FETCH_HEAD and hooks are
+ * never involved.
  */
 import { NopeaError } from '../errors.js';
 import { GitCommandError, type Git } from './git.js';
@@ -105,7 +106,8 @@ function remoteError(target: BranchTarget, action: 'fetch' | 'push', err: unknow
 
 /**
  * Fetches the branch tip into the private ref and returns it, or undefined when the branch does not
- * exist yet (a first deploy). Unreachable remotes and refused credentials are errors.
+ * exist yet (a first deploy). Unreachable remotes, refused credentials and a branch that exists only
+ * as a tag are errors.
  */
 export async function fetchTip(target: BranchTarget): Promise<string | undefined> {
   const ref = trackingRef(target);
@@ -125,6 +127,7 @@ export async function fetchTip(target: BranchTarget): Promise<string | undefined
       ]);
     } catch (err) {
       if (err instanceof GitCommandError && /couldn't find remote ref/i.test(err.output)) {
+        await refuseTagOnly(target);
         // The branch is gone (or never existed): forget any tip an earlier run fetched.
         await target.git.run(['update-ref', '-d', ref]).catch((e: unknown) => {
           throw localGitError(target, 'reset the private ref of', e);
@@ -137,9 +140,46 @@ export async function fetchTip(target: BranchTarget): Promise<string | undefined
   try {
     return (await target.git.run(['rev-parse', '--verify', '--quiet', `${ref}^{commit}`])).trim();
   } catch (err) {
-    if (err instanceof GitCommandError && err.exitCode === 1) return undefined;
-    throw localGitError(target, 'read', err);
+    if (!(err instanceof GitCommandError && err.exitCode === 1)) throw localGitError(target, 'read', err);
   }
+  if (!target.remote) await refuseTagOnly(target);
+  return undefined;
+}
+
+/**
+ * Refuses a state branch that exists only as a tag (`refs/tags/<branch>`), which would otherwise be
+ * taken for a first deploy and start a second history beside it. Asked only once the branch is found
+ * missing, so a run that finds the branch pays no extra request.
+ */
+async function refuseTagOnly(target: BranchTarget): Promise<void> {
+  const tag = `refs/tags/${target.branch}`;
+  const b = target.branch;
+  let exists: boolean;
+  let fix: string;
+  if (target.remote) {
+    const out = await target.network
+      .run(['ls-remote', '--tags', '--refs', target.remote, tag])
+      .catch((err: unknown) => {
+        throw remoteError(target, 'fetch', err);
+      });
+    exists = out.trim() !== '';
+    const remote = target.remote;
+    fix = `git fetch ${remote} ${tag}:${tag} && git push ${remote} '${tag}^{commit}:refs/heads/${b}' && git push ${remote} :${tag}`;
+  } else {
+    exists = await target.git.run(['rev-parse', '--verify', '--quiet', tag]).then(
+      () => true,
+      (err: unknown) => {
+        if (err instanceof GitCommandError && err.exitCode === 1) return false;
+        throw localGitError(target, 'read', err);
+      },
+    );
+    fix = `git branch ${b} ${tag} && git tag -d ${b}`;
+  }
+  if (!exists) return;
+  throw new NopeaError('input', {
+    message: `the state branch ${b} exists ${target.remote ? `on remote ${target.remote} ` : ''}only as a tag (${tag}); nopea keeps its state on a branch`,
+    hint: `if the tag holds nopea's state, make it the branch (${fix}); otherwise delete the tag, or name another state branch (--state-branch)`,
+  });
 }
 
 /** Whether git refused an update because the branch moved: the caller fetches, rebuilds and retries. */

@@ -1,12 +1,14 @@
 /**
  * Real git repositories for integration tests: a bare repository standing in for the remote and a work
- * clone with an identity configured locally, all under os.tmpdir() and removed by `cleanup`. Tests use
- * the system git, never the user's repositories, and do not depend on global git configuration.
+ * clone with an identity configured locally, all under os.tmpdir() and removed by `cleanup`; commits
+ * written with plumbing, for trees no checkout could hold; and a recorder of the arguments every git
+ * process is started with. Tests use the system git, never the user's repositories, and do not depend
+ * on global git configuration.
  */
-import { execFile } from 'node:child_process';
-import { cp, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { execFile, spawn } from 'node:child_process';
+import { cp, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { delimiter, dirname, join } from 'node:path';
 import { promisify } from 'node:util';
 
 const execFileAsync = promisify(execFile);
@@ -104,4 +106,82 @@ export async function cloneRemote(remote: string, opts: { depth?: number } = {})
   await git(root, 'clone', '--quiet', ...(opts.depth ? [`--depth=${opts.depth}`] : []), source, work);
   await configureIdentity(work);
   return { work, cleanup: () => rm(root, { recursive: true, force: true }) };
+}
+
+/**
+ * Writes one commit holding exactly `files` (path → content) to `ref` of the repository at `dir` (bare
+ * or not) with `git fast-import`, replacing the ref as a force push would, and returns the commit. No
+ * file is written to disk, so the tree may hold names that no file system accepts.
+ */
+export async function writeCommit(
+  dir: string,
+  ref: string,
+  files: Record<string, string>,
+  message = 'by hand',
+): Promise<string> {
+  const chunks = [
+    `commit ${ref}\ncommitter Test User <test@example.com> 1700000000 +0000\n`,
+    `data ${Buffer.byteLength(message)}\n${message}\n`,
+    ...Object.entries(files).map(
+      ([path, content]) => `M 100644 inline ${path}\ndata ${Buffer.byteLength(content)}\n${content}\n`,
+    ),
+    'done\n',
+  ];
+  const child = spawn('git', ['fast-import', '--quiet', '--force', '--done'], {
+    cwd: dir,
+    env: testEnvironment(),
+    stdio: ['pipe', 'ignore', 'pipe'],
+  });
+  let stderr = '';
+  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+  const exit = new Promise<number | null>((resolve, reject) => {
+    child.on('error', reject);
+    child.on('close', resolve);
+  });
+  child.stdin.end(chunks.join(''));
+  const code = await exit;
+  if (code !== 0) throw new Error(`git fast-import failed in ${dir}: ${stderr.trim()}`);
+  return git(dir, 'rev-parse', ref);
+}
+
+/** The arguments of the git processes started while a `GitArgvRecorder` was installed. */
+export interface GitArgvRecorder {
+  /** One entry per git process, its arguments in order. */
+  calls(): Promise<string[][]>;
+  /** Puts PATH back and removes the wrapper. */
+  restore(): Promise<void>;
+}
+
+/**
+ * Puts a `git` first on this process's PATH that records its arguments and runs the real git, so a test
+ * can see what any git process (nopea's, through simple-git or spawned) was given on its command line.
+ * Each process writes its own file, so processes running at once do not interleave.
+ */
+export async function recordGitArgv(): Promise<GitArgvRecorder> {
+  const { stdout } = await execFileAsync('sh', ['-c', 'command -v git'], { env: testEnvironment() });
+  const real = stdout.trim();
+  const dir = await mkdtemp(join(tmpdir(), 'nopea-git-argv-'));
+  const logs = join(dir, 'calls');
+  await mkdir(logs);
+  const script = [
+    '#!/bin/sh',
+    `for arg in "$@"; do printf '%s\\0' "$arg"; done > '${logs}/'$$`,
+    `exec '${real}' "$@"`,
+    '',
+  ].join('\n');
+  await writeFile(join(dir, 'git'), script, { mode: 0o755 });
+  const previous = process.env.PATH;
+  process.env.PATH = `${dir}${delimiter}${previous ?? ''}`;
+  return {
+    async calls() {
+      const files = await readdir(logs);
+      const texts = await Promise.all(files.map((f) => readFile(join(logs, f), 'utf8')));
+      return texts.map((text) => text.split('\0').slice(0, -1));
+    },
+    async restore() {
+      if (previous === undefined) delete process.env.PATH;
+      else process.env.PATH = previous;
+      await rm(dir, { recursive: true, force: true });
+    },
+  };
 }

@@ -40,10 +40,12 @@ describe('concurrent writers', () => {
           derive: async (base) => {
             const names = [...new Set([...(await base.listServices()), services[i] as string])].sort();
             return {
-              [statePaths.graph]: {
-                format: 1,
-                nodes: names.map((name) => ({ id: `service:${name}`, type: 'service', name })),
-                edges: [],
+              writes: {
+                [statePaths.graph]: {
+                  format: 1,
+                  nodes: names.map((name) => ({ id: `service:${name}`, type: 'service', name })),
+                  edges: [],
+                },
               },
             };
           },
@@ -90,8 +92,44 @@ describe('concurrent writers', () => {
     );
   });
 
-  it('gives up with a clear error when the branch keeps moving', async () => {
-    const store = await openState({ repoDir: repo.work, retry: { attempts: 2, baseDelayMs: 10 } });
+  it('derives the files again from the tip that won the race, deletes included', async () => {
+    const [A, B, C] = ['/ConfigMap/web/a', '/ConfigMap/web/b', '/ConfigMap/web/c'];
+    const store = await openState({ repoDir: repo.work });
+    const first = await store.commit(deployChange('web', nextId(), [A, B]));
+    // Another run of the same service records C after this store read the tip.
+    const other = await openState({ repoDir: (await clone()).work });
+    const raced = await other.commit(deployChange('web', nextId(), [A, B, C]));
+
+    const seen: { tip: string | undefined; inventory: string[] | undefined }[] = [];
+    const result = await store.commit({
+      service: 'web',
+      message: 'prune web b',
+      derive: async (base) => {
+        const inventory = (await base.readService('web')).inventory;
+        seen.push({ tip: base.tip, inventory: inventory?.objects.map((o) => o.id) });
+        const objects = (inventory?.objects ?? []).filter((o) => o.id !== B);
+        return {
+          writes: { [statePaths.inventory]: { format: 1, service: 'web', namespace: 'web', objects } },
+          deletes: [statePaths.lastApplied(B)],
+        };
+      },
+    });
+    expect(result.attempts).toBe(2);
+    expect(seen).toEqual([
+      { tip: first.commit, inventory: [A, B] },
+      { tip: raced.commit, inventory: [A, B, C] },
+    ]);
+    const state = await (await openState({ repoDir: repo.work })).readService('web');
+    expect(state.inventory?.objects.map((o) => o.id)).toEqual([A, C]);
+    expect([...state.lastApplied.keys()].sort()).toEqual([A, C]);
+  });
+
+  it.each([
+    ['attempts', { attempts: 2, baseDelayMs: 10 }, / 2 times in \d+ s/],
+    // 50 attempts cannot fit in 1.5 s with delays from 200 ms up: the time budget ends the loop first.
+    ['time', { attempts: 50, totalMs: 1_500, baseDelayMs: 200 }, / (?:[2-9]|[1-4]\d) times in \d+ s/],
+  ])('gives up with a clear error when the branch keeps moving, bounded by %s', async (_, retry, bound) => {
+    const store = await openState({ repoDir: repo.work, retry });
     // Another writer moves the branch after every fetch this store makes.
     const other = await openState({ repoDir: (await clone()).work });
     await other.commit(deployChange('api', nextId(), ['/Service/api/api']));
@@ -107,7 +145,8 @@ describe('concurrent writers', () => {
       })
       .catch((err: unknown) => err);
     expect(String(error)).toMatch(
-      /could not record "deploy web \w+ succeeded" on branch nopea-state of remote origin: other runs moved the branch first, 2 times/,
+      /could not record "deploy web \w+ succeeded" on branch nopea-state of remote origin: other runs moved the branch first, /,
     );
+    expect(String(error)).toMatch(bound);
   });
 });

@@ -7,7 +7,7 @@ import { monotonicFactory } from 'ulid';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { NopeaError } from '../../../src/errors.js';
 import { openState } from '../../../src/state/open.js';
-import { git, makeRepo, type TestRepo } from '../../helpers/git.js';
+import { git, makeRepo, recordGitArgv, type TestRepo } from '../../helpers/git.js';
 import { deployChange } from './records.js';
 
 const nextId = monotonicFactory();
@@ -65,13 +65,14 @@ describe('state store errors', () => {
       expect(text(error)).not.toContain(secret);
   });
 
-  it('sends the auth header once, replacing one configured for the host, and explains a 403', async () => {
+  it('sends the auth header once, replacing one configured for the host, never on a command line, and explains a 403', async () => {
     const seen: (string | string[] | undefined)[] = [];
     const server = createServer((req, res) => {
       seen.push(req.headers.authorization);
       res.writeHead(403, { 'content-type': 'text/plain' }).end('forbidden');
     });
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const recorder = await recordGitArgv();
     try {
       const { port } = server.address() as AddressInfo;
       const base = `http://127.0.0.1:${port}/`;
@@ -83,7 +84,12 @@ describe('state store errors', () => {
       expect(seen.every((h) => h === `basic ${TOKEN}`)).toBe(true);
       expect(error.problems[0]?.hint).toMatch(/contents: read/);
       expect(text(error)).not.toContain(TOKEN);
+      // Any user can read a process's arguments (/proc/<pid>/cmdline); the header is not among them.
+      const calls = await recorder.calls();
+      expect(calls.some((argv) => argv.includes('fetch'))).toBe(true);
+      for (const argv of calls) expect(argv.join(' ')).not.toContain(TOKEN);
     } finally {
+      await recorder.restore();
       server.close();
     }
   });

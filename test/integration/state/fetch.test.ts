@@ -3,7 +3,8 @@ import { monotonicFactory } from 'ulid';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { serializeStateFile } from '../../../src/state/format.js';
 import { openState } from '../../../src/state/open.js';
-import { cloneRemote, git, makeRepo, type TestRepo } from '../../helpers/git.js';
+import { NopeaError } from '../../../src/errors.js';
+import { cloneRemote, git, makeRepo, recordGitArgv, type TestRepo } from '../../helpers/git.js';
 import { deployChange, deployRecord } from './records.js';
 
 const nextId = monotonicFactory();
@@ -108,6 +109,60 @@ describe('fetching the state branch', () => {
       expect(await git(other.work, 'for-each-ref', 'refs/nopea')).toBe('');
     } finally {
       await other.cleanup();
+    }
+  });
+});
+
+describe('a state branch that exists only as a tag', () => {
+  it.each([
+    [
+      'on the remote',
+      true,
+      /^the state branch nopea-state exists on remote origin only as a tag \(refs\/tags\/nopea-state\)/,
+      "git push origin 'refs/tags/nopea-state^{commit}:refs/heads/nopea-state'",
+    ],
+    [
+      'in a repository without a remote',
+      false,
+      /^the state branch nopea-state exists only as a tag \(refs\/tags\/nopea-state\)/,
+      'git branch nopea-state refs/tags/nopea-state',
+    ],
+  ])('is refused %s rather than taken for a first deploy', async (_, withRemote, message, fix) => {
+    const repo = await makeRepo({ withRemote });
+    try {
+      const store = await openState({ repoDir: repo.work });
+      await store.commit(deployChange('web', nextId(), ['/Service/web/api']));
+      // The state moved to a tag of the same name, as a mistaken `git push origin nopea-state` of a tag does.
+      const where = withRemote ? repo.remote : repo.work;
+      await git(where, 'tag', 'nopea-state', 'refs/heads/nopea-state');
+      await git(where, 'update-ref', '-d', 'refs/heads/nopea-state');
+      const error = await openState({ repoDir: repo.work }).catch((err: unknown) => err);
+      expect(error).toBeInstanceOf(NopeaError);
+      expect((error as NopeaError).kind).toBe('input');
+      expect((error as NopeaError).message).toMatch(message);
+      expect((error as NopeaError).problems[0]?.hint).toContain(fix);
+    } finally {
+      await repo.cleanup();
+    }
+  });
+
+  it('costs no request when the branch exists', async () => {
+    const repo = await makeRepo();
+    try {
+      await (
+        await openState({ repoDir: repo.work })
+      ).commit(deployChange('web', nextId(), ['/Service/web/api']));
+      const recorder = await recordGitArgv();
+      try {
+        expect((await openState({ repoDir: repo.work })).tip).toBeDefined();
+        const commands = (await recorder.calls()).map((argv) => argv.find((a) => !a.startsWith('-')));
+        expect(commands).toContain('fetch');
+        expect(commands).not.toContain('ls-remote');
+      } finally {
+        await recorder.restore();
+      }
+    } finally {
+      await repo.cleanup();
     }
   });
 });

@@ -1,13 +1,15 @@
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { monotonicFactory } from 'ulid';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { NopeaError } from '../../../src/errors.js';
 import { openState } from '../../../src/state/open.js';
-import { statePaths } from '../../../src/state/layout.js';
-import { cloneRemote, git, makeRepo, type TestRepo } from '../../helpers/git.js';
+import { encodeIdFileName, MAX_NAME_BYTES, statePaths } from '../../../src/state/layout.js';
+import { serializeStateFile } from '../../../src/state/format.js';
+import { git, makeRepo, writeCommit, type TestRepo } from '../../helpers/git.js';
 import { deployChange, deployRecord, lastApplied } from './records.js';
 
 const nextId = monotonicFactory();
@@ -15,22 +17,22 @@ const API = 'apps/Deployment/web/api';
 const SVC = '/Service/web/api';
 const NS = '/Namespace//web';
 
-async function pushStateCommit(remote: string, files: Record<string, string>): Promise<void> {
-  // Writes a state branch by hand, the way a user or another tool might.
-  const clone = await cloneRemote(remote);
-  try {
-    await git(clone.work, 'checkout', '--quiet', '--orphan', 'nopea-state');
-    await git(clone.work, 'rm', '-r', '--quiet', '--cached', '.');
-    for (const [path, content] of Object.entries(files)) {
-      await mkdir(dirname(join(clone.work, path)), { recursive: true });
-      await writeFile(join(clone.work, path), content);
-      await git(clone.work, 'add', '--force', path);
-    }
-    await git(clone.work, 'commit', '--quiet', '--no-verify', '-m', 'by hand');
-    await git(clone.work, 'push', '--quiet', '--force', 'origin', 'nopea-state');
-  } finally {
-    await clone.cleanup();
-  }
+// Writes a state branch by hand, the way a user or another tool might.
+function pushStateCommit(remote: string, files: Record<string, string>): Promise<string> {
+  return writeCommit(remote, 'refs/heads/nopea-state', files);
+}
+
+/** Pushes a state commit of `files` by hand and reads service web from it, which must fail as corrupt. */
+async function readCorrupt(
+  remote: string,
+  work: string,
+  files: Record<string, string>,
+): Promise<{ message: string; tip: string }> {
+  const tip = await pushStateCommit(remote, { '.nopea/format': '1\n', ...files });
+  const error = await (await openState({ repoDir: work })).readService('web').catch((err: unknown) => err);
+  expect(error).toBeInstanceOf(NopeaError);
+  expect((error as NopeaError).kind).toBe('state');
+  return { message: (error as NopeaError).message, tip };
 }
 
 async function snapshot(work: string): Promise<Record<string, string | boolean>> {
@@ -183,16 +185,104 @@ describe('state store with a remote', () => {
         seen.push(base.tip);
         const services = [...(await base.listServices()), 'api'];
         return {
-          [statePaths.graph]: {
-            format: 1,
-            nodes: services.map((s) => ({ id: `service:${s}`, type: 'service', name: s })),
-            edges: [],
+          writes: {
+            [statePaths.graph]: {
+              format: 1,
+              nodes: services.map((s) => ({ id: `service:${s}`, type: 'service', name: s })),
+              edges: [],
+            },
           },
         };
       },
     });
     expect(seen).toHaveLength(1);
     expect((await store.readGraph())?.nodes.map((n) => n.name)).toEqual(['web', 'api']);
+  });
+
+  it('keeps every path component within one file name for the longest valid names, so the branch checks out', async () => {
+    // A 253-character service, and ids with the longest valid parts: a CRD group of 251 characters (its
+    // name, `<plural>.<group>`, has at most 253), a 63-character kind and namespace, 253-character names.
+    const service = `s${'v'.repeat(252)}`;
+    const group = `${'g'.repeat(59)}.${'r'.repeat(63)}.${'o'.repeat(63)}.${'u'.repeat(63)}`;
+    const ns = 'n'.repeat(63);
+    const ids = [
+      `${group}/${'K'.repeat(63)}/${ns}/${'a'.repeat(253)}`,
+      `${group}/${'K'.repeat(63)}/${ns}/${'b'.repeat(253)}`,
+      `/ConfigMap/${ns}/${'c'.repeat(253)}`,
+      `rbac.authorization.k8s.io/ClusterRole//${'system:'.repeat(36)}x`,
+      API,
+    ];
+    const id = nextId();
+    const store = await openState({ repoDir: repo.work });
+    await store.commit(deployChange(service, id, ids));
+
+    const paths = (await git(repo.remote, 'ls-tree', '-r', '--name-only', '-z', 'nopea-state')).split('\0');
+    expect(paths).toContain(`.nopea/services/${service}/deploys/${id}.json`);
+    for (const component of paths.flatMap((p) => p.split('/'))) {
+      expect(Buffer.byteLength(component)).toBeLessThanOrEqual(MAX_NAME_BYTES);
+    }
+    const dir = await mkdtemp(join(tmpdir(), 'nopea-checkout-'));
+    try {
+      await git(dir, 'clone', '--quiet', '-b', 'nopea-state', repo.remote, 'state');
+      const file = join(
+        dir,
+        'state',
+        '.nopea',
+        'services',
+        service,
+        statePaths.lastApplied(ids[0] as string),
+      );
+      expect(JSON.parse(await readFile(file, 'utf8'))).toMatchObject({ id: ids[0] });
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+    const state = await (await openState({ repoDir: repo.work })).readService(service);
+    expect([...state.lastApplied.keys()].sort()).toEqual([...ids].sort());
+    for (const objectId of ids) expect(state.lastApplied.get(objectId)).toEqual(lastApplied(objectId, id));
+  });
+
+  it('reads a last-applied file under the over-long name older versions wrote, and moves it', async () => {
+    const long = `/ConfigMap/web/${'a'.repeat(253)}`;
+    const legacy = `.nopea/services/web/last-applied/${encodeIdFileName(long)}.json`;
+    const first = nextId();
+    await pushStateCommit(repo.remote, {
+      '.nopea/format': '1\n',
+      [legacy]: serializeStateFile(lastApplied(long, first)),
+    });
+    const store = await openState({ repoDir: repo.work });
+    expect((await store.readService('web')).lastApplied.get(long)).toEqual(lastApplied(long, first));
+
+    // A commit for the service that does not touch the object still moves it to its bounded name.
+    await store.commit({ ...deployChange('web', nextId(), [API]), replaceDirs: [] });
+    const files = (await git(repo.remote, 'ls-tree', '-r', '--name-only', 'nopea-state')).split('\n');
+    expect(files).not.toContain(legacy);
+    expect(files).toContain(`.nopea/services/web/${statePaths.lastApplied(long)}`);
+    const state = await (await openState({ repoDir: repo.work })).readService('web');
+    expect(state.lastApplied.get(long)).toEqual(lastApplied(long, first));
+    expect([...state.lastApplied.keys()].sort()).toEqual([API, long].sort());
+  });
+
+  it('refuses a last-applied file whose name is not the one for the object it holds', async () => {
+    const { message } = await readCorrupt(repo.remote, repo.work, {
+      '.nopea/services/web/last-applied/~Service~web~other.json': serializeStateFile(
+        lastApplied(SVC, nextId()),
+      ),
+    });
+    expect(message).toMatch(
+      /last-applied\/~Service~web~other\.json on state branch nopea-state .* is corrupt: it holds \/Service\/web\/api, which nopea stores as last-applied\/~Service~web~api\.json/,
+    );
+  });
+
+  it('refuses a state file nested too deep to read, naming branch, commit and file', async () => {
+    const deep = serializeStateFile(lastApplied(SVC, nextId())).replace(
+      '"data": {',
+      `"deep": ${'['.repeat(100_000)}${']'.repeat(100_000)}, "data": {`,
+    );
+    const path = `.nopea/services/web/${statePaths.lastApplied(SVC)}`;
+    const { message, tip } = await readCorrupt(repo.remote, repo.work, { [path]: deep });
+    expect(message).toContain(
+      `${path} on state branch nopea-state of remote origin at commit ${tip.slice(0, 12)} is corrupt: nested more than 512 levels deep`,
+    );
   });
 
   it('refuses a state format newer than it understands', async () => {
@@ -203,16 +293,10 @@ describe('state store with a remote', () => {
   });
 
   it('names branch, commit and path of a corrupt file', async () => {
-    await pushStateCommit(repo.remote, {
-      '.nopea/format': '1\n',
+    const { message, tip } = await readCorrupt(repo.remote, repo.work, {
       '.nopea/services/web/current.json': '{"format": 1, "service": "web"',
     });
-    const tip = await git(repo.remote, 'rev-parse', 'nopea-state');
-    const store = await openState({ repoDir: repo.work });
-    const error = await store.readService('web').catch((err: unknown) => err);
-    expect(error).toBeInstanceOf(NopeaError);
-    expect((error as NopeaError).kind).toBe('state');
-    expect((error as Error).message).toContain(
+    expect(message).toContain(
       `.nopea/services/web/current.json on state branch nopea-state of remote origin at commit ${tip.slice(0, 12)} is corrupt: not valid JSON`,
     );
   });

@@ -127,6 +127,35 @@ describe('resolveChange', () => {
     expect(result.removals).toEqual([]);
   });
 
+  it('moves last-applied files from over-long names unless the change writes, deletes or replaces them', () => {
+    const dir = '.nopea/services/web/last-applied';
+    const long = (name: string): string => `/ConfigMap/web/${name}${'x'.repeat(250)}`;
+    const [kept, written, deleted] = [long('kept'), long('written'), long('deleted')];
+    const legacy = (id: string): string => `${dir}/~ConfigMap~web~${id.slice('/ConfigMap/web/'.length)}.json`;
+    const renamed = new Map([kept, written, deleted].map((id) => [legacy(id), lastApplied(id)]));
+    const fresh = { ...lastApplied(written), appliedAt: '2026-11-28T10:00:00.000Z' };
+    const result = resolveChange(
+      input({
+        baseFiles: [...renamed.keys()],
+        renamed,
+        writes: { [statePaths.lastApplied(written)]: fresh },
+        deletes: [statePaths.lastApplied(deleted)],
+      }),
+    );
+    expect(result.removals).toEqual([...renamed.keys()].sort());
+    expect([...result.upserts.keys()].sort()).toEqual(
+      [kept, written].map((id) => `.nopea/services/web/${statePaths.lastApplied(id)}`).sort(),
+    );
+    expect(result.upserts.get(`.nopea/services/web/${statePaths.lastApplied(written)}`)).toContain(
+      '2026-11-28T10:00:00.000Z',
+    );
+    const replaced = resolveChange(
+      input({ baseFiles: [...renamed.keys()], renamed, replaceDirs: [statePaths.lastAppliedDir] }),
+    );
+    expect(replaced.removals).toEqual([...renamed.keys()].sort());
+    expect(replaced.upserts.size).toBe(0);
+  });
+
   it('refuses paths outside .nopea', () => {
     expect(() => resolveChange(input({ writes: { '../../../etc/passwd': 'x' } }))).toThrow(
       /not a valid path/,

@@ -139,6 +139,32 @@ describe('serialisation', () => {
     expect(() => serializeStateWrite(path, twice)).toThrow(/listed twice/);
   });
 
+  it('reads and writes inventories with and without object uids', () => {
+    const path = resolveStatePath('web', statePaths.inventory);
+    const older = {
+      format: 1,
+      service: 'web',
+      namespace: 'prod',
+      objects: [{ id: '/Service/prod/api', apiVersion: 'v1' }],
+    };
+    const newer = {
+      ...older,
+      objects: [
+        { id: '/ConfigMap/prod/api', apiVersion: 'v1' },
+        { id: '/Service/prod/api', apiVersion: 'v1', uid: '6f1c2a4e-8a2b-4c1d-9e3f-0a1b2c3d4e5f' },
+      ],
+    };
+    for (const inventory of [older, newer]) {
+      const text = serializeStateWrite(path, inventory);
+      expect(parseStateFile(InventorySchema, text, { ...at, path })).toEqual(inventory);
+    }
+    const emptyUid = { ...older, objects: [{ id: '/Service/prod/api', apiVersion: 'v1', uid: '' }] };
+    expect(() => serializeStateWrite(path, emptyUid)).toThrow(/objects\.0\.uid/);
+    expect(() => parseStateFile(InventorySchema, JSON.stringify(emptyUid), { ...at, path })).toThrow(
+      /inventory\.json .* is corrupt: objects\.0\.uid/,
+    );
+  });
+
   it('refuses writes that disagree with their path or schema', () => {
     expect(() => serializeStateWrite(resolveStatePath('api', statePaths.deploy(ID)), record)).toThrow(
       /service is "web" but the path says "api"/,
@@ -182,6 +208,29 @@ describe('reading', () => {
     expect(() =>
       parseStateFile(DeployRecordSchema, JSON.stringify({ ...record, plan: {} }), { ...at, path }),
     ).toThrow(/deploys\/x\.json .* is corrupt: plan\.create: /);
+  });
+
+  it('refuses a file nested deeper than nopea writes before parsing it', () => {
+    const path = resolveStatePath('web', statePaths.lastApplied(lastApplied.id));
+    const nested = (depth: number): string =>
+      serializeStateWrite(path, lastApplied).replace(
+        '"rules": [',
+        `"deep": ${'['.repeat(depth)}"]{[\\"{"${']'.repeat(depth)}, "rules": [`,
+      );
+    // As deep as the deepest manifest nopea accepts (256 levels) inside the file's two: read.
+    expect(parseStateFile(LastAppliedSchema, nested(256), { ...at, path }).object).toHaveProperty('deep');
+    let error: unknown;
+    try {
+      parseStateFile(LastAppliedSchema, nested(100_000), { ...at, path });
+    } catch (err) {
+      error = err;
+    }
+    expect(error).toBeInstanceOf(NopeaError);
+    expect((error as NopeaError).kind).toBe('state');
+    expect((error as NopeaError).message).toBe(
+      `${path} on state branch nopea-state of remote origin at commit aaaaaaaaaaaa is corrupt: nested more than 512 levels deep, deeper than nopea writes` +
+        '\n  hint: the file was changed outside nopea; repair or delete it in a new commit on that branch',
+    );
   });
 
   it('accepts the current format', () => {

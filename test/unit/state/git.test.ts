@@ -1,11 +1,13 @@
 import { describe, expect, it } from 'vitest';
 import {
+  Git,
   GitCommandError,
   parseBatchOutput,
   redactUrlCredentials,
   scrubSecrets,
 } from '../../../src/state/git.js';
 import { gitDetail, isRaceRejection } from '../../../src/state/remote.js';
+import { makeRepo, recordGitArgv } from '../../helpers/git.js';
 
 const sha = (c: string): string => c.repeat(40);
 
@@ -93,5 +95,33 @@ describe('push rejections', () => {
     'remote: Permission to acme/web.git denied to github-actions[bot].',
   ])('does not retry on %s', (line) => {
     expect(isRaceRejection(gitDetail(new GitCommandError('git push', 1, line, false)))).toBe(false);
+  });
+});
+
+describe('settings for one runner', () => {
+  it('reach git through the environment, never its command line', async () => {
+    const repo = await makeRepo({ withRemote: false });
+    const recorder = await recordGitArgv();
+    try {
+      const key = 'http.https://git.example.com/.extraheader';
+      const header = 'AUTHORIZATION: basic eC1hY2Nlc3MtdG9rZW46Z2hzX25vdE9uVGhlQ29tbWFuZExpbmU=';
+      const git = new Git({ cwd: repo.work, timeoutMs: 10_000 }).withConfig(
+        [
+          { key, value: '' },
+          { key, value: header },
+        ],
+        [header],
+      );
+      // The empty value first, as git needs it to drop a header configured for the same URL.
+      expect(await git.run(['config', '--get-all', key])).toBe(`\n${header}\n`);
+      expect((await git.pipe(['config', '--get-all', key], '')).toString()).toBe(`\n${header}\n`);
+      const calls = await recorder.calls();
+      expect(calls).toContainEqual(['config', '--get-all', key]);
+      expect(calls.length).toBeGreaterThanOrEqual(2);
+      for (const argv of calls) expect(argv.join(' ')).not.toContain('eC1hY2Nlc3MtdG9rZW46');
+    } finally {
+      await recorder.restore();
+      await repo.cleanup();
+    }
   });
 });
