@@ -3,35 +3,53 @@
  * and how they deploy. Strict by design: an unknown key is an error, because a silently ignored typo
  * (`stategy: canary`) would deploy the wrong way.
  */
-import { readFile, access } from 'node:fs/promises';
+import { readFile, access, realpath } from 'node:fs/promises';
 import path from 'node:path';
 import { LineCounter, parseDocument } from 'yaml';
 import { z } from 'zod';
-import { inputError, type Problem } from '../errors.js';
+import { inputError, NopeaError, type Problem } from '../errors.js';
 import { isPlainObject } from '../resources/object.js';
 import { STRATEGY_NAMES } from '../strategy/names.js';
+import { forbiddenPath, symlinkProblem } from './boundary.js';
 import { decodeManifest } from './decode.js';
+import { quoted } from './excerpt.js';
 import { MAX_ALIAS_COUNT } from './limits.js';
-import { yamlLocator } from './locate.js';
+import { formatFieldPath, yamlLocator } from './locate.js';
+import { invalidDnsLabel, invalidNamespace } from './names.js';
 import { typeName, type FieldPath, type Locator } from './validate.js';
 import { STRICT_YAML_OPTIONS } from './yaml.js';
-import { yamlProblem } from './yaml-problems.js';
+import { toJsProblem, yamlProblem } from './yaml-problems.js';
 
 /** The configuration file name, at the repository root. */
 export const CONFIG_FILE = 'nopea.yaml';
 
-const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 // Rules of `git check-ref-format` that a user can plausibly break.
 const BRANCH = /^(?![-/.])(?!.*(?:\.\.|\/\/|@\{|\/\.|\.lock\/))[^\s~^:?*[\\\p{Cc}]+(?<![./]|\.lock)$/u;
 
-const dnsLabel = z.string().min(1).max(63).regex(DNS_LABEL);
+/** A non-empty string that `why` (one of names.ts's rules) does not reject. */
+function named(why: (value: string) => string | undefined): z.ZodString {
+  return z
+    .string()
+    .min(1)
+    .superRefine((value, ctx) => {
+      const reason = why(value);
+      if (reason) ctx.addIssue({ code: 'custom', message: reason });
+    });
+}
+
+// Remote bases make a render depend on the network and on content outside the commit: opt-in only.
+const kustomizeSchema = z.strictObject({
+  allowRemote: z.boolean().default(false),
+});
 
 const serviceSchema = z.strictObject({
-  name: dnsLabel,
+  // Service names become Lease names and state branch directories.
+  name: named((value) => invalidDnsLabel(value, 'name')),
   paths: z.array(z.string().min(1)).min(1),
-  namespace: dnsLabel,
+  namespace: named(invalidNamespace),
   strategy: z.enum(STRATEGY_NAMES).optional(),
   prune: z.boolean().default(true),
+  kustomize: kustomizeSchema.optional(),
 });
 
 const configSchema = z.strictObject({
@@ -48,16 +66,24 @@ export type NopeaConfig = z.output<typeof configSchema>;
 
 const TOP_KEYS = Object.keys(configSchema.shape);
 const SERVICE_KEYS = Object.keys(serviceSchema.shape);
+const KUSTOMIZE_KEYS = Object.keys(kustomizeSchema.shape);
 
 /**
  * Reads `<repoRoot>/nopea.yaml`; undefined when there is none. Throws one `input` NopeaError listing
  * every problem, each with the line of the offending key.
  */
 export async function loadConfig(repoRoot: string): Promise<NopeaConfig | undefined> {
+  const file = path.join(repoRoot, CONFIG_FILE);
   let bytes: Buffer;
   try {
-    bytes = await readFile(path.join(repoRoot, CONFIG_FILE));
+    // A nopea.yaml that links into .git or out of the repository is refused before it is read.
+    const [root, real] = await Promise.all([realpath(repoRoot), realpath(file)]);
+    const forbidden = forbiddenPath(root, real);
+    if (forbidden)
+      throw inputError(await symlinkProblem(root, path.join(root, CONFIG_FILE), real, forbidden));
+    bytes = await readFile(real);
   } catch (err) {
+    if (err instanceof NopeaError) throw err;
     const code = (err as NodeJS.ErrnoException).code;
     if (code !== 'ENOENT') {
       throw inputError({
@@ -91,7 +117,7 @@ export function parseConfig(text: string): NopeaConfig {
   try {
     value = doc.toJS({ maxAliasCount: MAX_ALIAS_COUNT });
   } catch (err) {
-    throw inputError({ message: `${CONFIG_FILE}: ${String(err)}`, origin: at.origin([]) });
+    throw inputError(toJsProblem(err, doc, CONFIG_FILE, lines, at.origin([])));
   }
   if (!isPlainObject(value)) {
     throw inputError({
@@ -112,13 +138,14 @@ export function parseConfig(text: string): NopeaConfig {
 
 function describeIssue(issue: z.core.$ZodIssue, root: unknown, at: Locator): Problem[] {
   const fieldPath = issue.path.filter((p): p is string | number => typeof p !== 'symbol');
-  const where = formatPath(fieldPath);
+  const where = formatFieldPath(fieldPath) || CONFIG_FILE;
   const found = valueAt(root, fieldPath);
   const problem = (message: string, hint?: string, p: FieldPath = fieldPath): Problem =>
     hint ? { message, origin: at.origin(p), hint } : { message, origin: at.origin(p) };
   switch (issue.code) {
     case 'unrecognized_keys': {
-      const allowed = fieldPath.length === 0 ? TOP_KEYS : SERVICE_KEYS;
+      const allowed =
+        fieldPath.length === 0 ? TOP_KEYS : fieldPath.at(-1) === 'kustomize' ? KUSTOMIZE_KEYS : SERVICE_KEYS;
       return issue.keys.map((key) => {
         const guess = closest(key, allowed);
         const inside = fieldPath.length === 0 ? CONFIG_FILE : where;
@@ -143,15 +170,10 @@ function describeIssue(issue: z.core.$ZodIssue, root: unknown, at: Locator): Pro
     case 'too_big':
       return [problem(`${where} is longer than ${String(issue.maximum)} characters`)];
     case 'invalid_format':
-      if (fieldPath.at(-1) === 'stateBranch') {
-        return [problem(`${where} ${JSON.stringify(found)} is not a valid git branch name`)];
-      }
-      return [
-        problem(
-          `${where} ${JSON.stringify(found)} is not a valid name`,
-          'use lowercase letters, digits and "-", starting and ending with a letter or digit (a DNS label)',
-        ),
-      ];
+      // Only stateBranch has a format; names are checked by names.ts's rules (the custom issues).
+      return [problem(`${where} ${quoted(String(found))} is not a valid git branch name`)];
+    case 'custom':
+      return [problem(`${where} ${quoted(String(found))} ${issue.message}`)];
     default:
       return [problem(`${where}: ${issue.message}`)];
   }
@@ -190,12 +212,6 @@ function requiredHint(fieldPath: FieldPath): string | undefined {
     default:
       return undefined;
   }
-}
-
-function formatPath(fieldPath: FieldPath): string {
-  let out = '';
-  for (const p of fieldPath) out += typeof p === 'number' ? `[${p}]` : out ? `.${p}` : p;
-  return out || CONFIG_FILE;
 }
 
 function valueAt(root: unknown, fieldPath: FieldPath): unknown {

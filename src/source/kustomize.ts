@@ -2,7 +2,9 @@
  * Rendering kustomization directories with `kubectl kustomize` and tracing each rendered object back to
  * the file it came from. kustomize records that trace only when asked (`buildMetadata:
  * [originAnnotations]`), so nopea renders a throw-away kustomization in a temp directory that includes
- * the user's one and asks for it; the user's kustomization is never modified.
+ * the user's one and asks for it; the user's kustomization is never modified. kubectl runs only once
+ * kustomize-refs.ts has found every file the render reaches inside the repository, and no remote base
+ * unless the service allows them.
  */
 import { execFile } from 'node:child_process';
 import { mkdtemp, readFile, realpath, rm, writeFile } from 'node:fs/promises';
@@ -14,7 +16,10 @@ import { isPlainObject } from '../resources/object.js';
 import { forEachItem, type RawDocument } from './documents.js';
 import { checkDocuments, readDocuments, type Parsed, type SourceFormat } from './parse.js';
 import { MAX_FILE_BYTES } from './decode.js';
-import { isInside, MANIFEST_EXTENSIONS, repoRelative } from './walk.js';
+import { excerpt } from './excerpt.js';
+import { checkReferences } from './kustomize-refs.js';
+import { isInside, repoRelative } from './boundary.js';
+import { MANIFEST_EXTENSIONS } from './walk.js';
 
 /** The annotation kustomize writes for `buildMetadata: [originAnnotations]`. */
 export const ORIGIN_ANNOTATION = 'config.kubernetes.io/origin';
@@ -22,8 +27,17 @@ export const ORIGIN_ANNOTATION = 'config.kubernetes.io/origin';
 /** Remote bases can take a while to fetch; a render that takes longer than this is treated as hung. */
 const RENDER_TIMEOUT_MS = 5 * 60 * 1000;
 
+// kustomize's messages name paths and fields, longer than a quote of source text needs.
+const STDERR_LINE_CHARS = 300;
+
 // Rendered output is bounded like the files nopea reads, with room for many generated objects.
 const MAX_OUTPUT_BYTES = 8 * MAX_FILE_BYTES;
+
+/** How a service's kustomizations are rendered (`kustomize:` of the service in nopea.yaml). */
+export interface KustomizeOptions {
+  /** Whether kustomize may fetch remote bases and files (git and http URLs); default false. */
+  allowRemote?: boolean | undefined;
+}
 
 /** What to render: the repository root, the kustomization directory and its file, and the kubectl to run. */
 export interface RenderRequest {
@@ -32,10 +46,13 @@ export interface RenderRequest {
   /** Repository-relative path of the kustomization file, the fallback origin of every rendered object. */
   file: string;
   kubectl: string;
+  options?: KustomizeOptions | undefined;
 }
 
 /** Renders one kustomization into checked manifests whose origins point at their source files. */
 export async function renderKustomization(req: RenderRequest): Promise<Parsed> {
+  const refused = await checkReferences(req.root, req.dir, req.options?.allowRemote ?? false);
+  if (refused.length > 0) return { manifests: [], problems: refused };
   const fallback: Origin = { file: req.file, line: 1 };
   // A kustomization that asks for origin annotations itself keeps them, relative to its own directory.
   const userWantsOrigins = await asksForOrigins(path.join(req.root, req.file));
@@ -164,7 +181,8 @@ function run(req: RenderRequest, dir: string): Promise<RunResult> {
 /**
  * kubectl's error output without logging noise: newer kubectl logs through klog
  * (`E1127 ... run.go:72] "command failed" err="..."`), older ones print `error: ...`. Absolute paths into
- * the repository are shortened to repository-relative ones.
+ * the repository are shortened to repository-relative ones, and each line is cut and masked like any
+ * quote of user content (kustomize quotes the YAML it could not read).
  */
 export function cleanStderr(stderr: string, root: string): string {
   let text = stderr.trim();
@@ -177,7 +195,11 @@ export function cleanStderr(stderr: string, root: string): string {
     }
   }
   text = text.replace(/^error:\s*/, '');
-  return text.split(`${root}${path.sep}`).join('').trim();
+  text = text.split(`${root}${path.sep}`).join('').trim();
+  return text
+    .split('\n')
+    .map((line) => excerpt(line, STDERR_LINE_CHARS))
+    .join('\n');
 }
 
 /** The parsed origin annotation of a rendered object, removed from the object unless `strip` is false. */

@@ -79,37 +79,67 @@ function blockLevels(text: string, start: number, open: number[]): number[] {
   return levels;
 }
 
+/**
+ * Largest JSON size measured exactly. Aliases make the value a document expands to far larger than
+ * its text (a hundred uses of a 7 MiB anchor are 700 MiB, beyond the longest string V8 can build), so
+ * the size is counted, never serialised, and the count stops here.
+ */
+const MEASURE_BYTES = 16 * 1024 * 1024;
+
 /** Refuses a parsed object nested deeper than `MAX_DEPTH` or larger than `MAX_OBJECT_BYTES` as JSON. */
 export function objectLimitProblem(value: unknown, origin: Origin): Problem | undefined {
-  // Checked without recursion first: the size check and the object checks after it recurse.
-  if (depthExceeds(value, MAX_DEPTH)) {
+  // Measured without recursion first: the object checks after this recurse.
+  const measured = measure(value);
+  const what = describeObject(value) ?? 'this object';
+  if (measured === 'too deep') {
     return {
-      message: `${describeObject(value) ?? 'this object'} is nested more than ${MAX_DEPTH} levels deep`,
+      message: `${what} is nested more than ${MAX_DEPTH} levels deep`,
       origin,
       hint: 'no Kubernetes object is this deep; check for a generator or template gone wrong',
     };
   }
-  const bytes = Buffer.byteLength(JSON.stringify(value) ?? '');
-  if (bytes > MAX_OBJECT_BYTES) {
-    const what = describeObject(value) ?? 'this object';
+  if (measured > MAX_OBJECT_BYTES) {
+    const size = measured > MEASURE_BYTES ? `more than ${mib(MEASURE_BYTES)}` : mib(measured);
     return {
-      message: `${what} is ${mib(bytes)} as JSON; one object may be at most ${mib(MAX_OBJECT_BYTES)}`,
+      message: `${what} is ${size} as JSON; one object may be at most ${mib(MAX_OBJECT_BYTES)}`,
       origin,
-      hint: 'the API server refuses larger requests and etcd stores at most about 1.5 MiB per object: split the data or mount it from elsewhere',
+      hint: 'the API server refuses larger requests and etcd stores at most about 1.5 MiB per object: split the data or mount it from elsewhere (a YAML alias counts in full at every use)',
     };
   }
   return undefined;
 }
 
-function depthExceeds(root: unknown, limit: number): boolean {
+/**
+ * The size of `root` as compact JSON in UTF-8 bytes, exact up to `MEASURE_BYTES` and some value above
+ * it beyond; or 'too deep' when nested more than `MAX_DEPTH` levels. Shared (aliased) values count at
+ * every use, as they would in the request body.
+ */
+function measure(root: unknown): number | 'too deep' {
+  let bytes = 0;
   const stack: [unknown, number][] = [[root, 0]];
   while (stack.length > 0) {
     const [value, depth] = stack.pop()!;
-    if (depth > limit) return true;
-    if (Array.isArray(value)) for (const item of value) stack.push([item, depth + 1]);
-    else if (isPlainObject(value)) for (const key of Object.keys(value)) stack.push([value[key], depth + 1]);
+    if (depth > MAX_DEPTH) return 'too deep';
+    if (Array.isArray(value)) {
+      bytes += 2 + Math.max(0, value.length - 1);
+      for (const item of value) stack.push([item, depth + 1]);
+    } else if (isPlainObject(value)) {
+      const keys = Object.keys(value).filter((key) => value[key] !== undefined);
+      bytes += 2 + Math.max(0, keys.length - 1);
+      for (const key of keys) {
+        bytes += jsonBytes(key) + 1;
+        stack.push([value[key], depth + 1]);
+      }
+    } else {
+      bytes += jsonBytes(value);
+    }
+    if (bytes > MEASURE_BYTES) return bytes;
   }
-  return false;
+  return bytes;
+}
+
+function jsonBytes(value: unknown): number {
+  return Buffer.byteLength(JSON.stringify(value) ?? 'null');
 }
 
 function mib(bytes: number): string {

@@ -6,7 +6,7 @@ import { readFile, realpath, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { inputError, type Problem } from '../errors.js';
 import { decodeManifest, MAX_FILE_BYTES, tooLarge } from './decode.js';
-import { renderKustomization } from './kustomize.js';
+import { renderKustomization, type KustomizeOptions } from './kustomize.js';
 import { parseManifests, type Parsed } from './parse.js';
 import type { Manifest } from '../resources/object.js';
 import { collectInputs, type Input } from './walk.js';
@@ -19,6 +19,8 @@ export interface LoadOptions {
   paths: string[];
   /** kubectl used to render kustomizations; default `kubectl` on PATH (the caller resolves NOPEA_KUBECTL). */
   kubectl?: string;
+  /** How kustomizations render: the service's `kustomize` of nopea.yaml (remote bases are refused by default). */
+  kustomize?: KustomizeOptions | undefined;
 }
 
 // Enough to overlap file reads and kubectl processes without starting hundreds of either.
@@ -40,7 +42,9 @@ export async function loadManifests(opts: LoadOptions): Promise<Manifest[]> {
   }
   const { inputs, problems } = await collectInputs(root, opts.paths);
   const kubectl = opts.kubectl ?? 'kubectl';
-  const results = await mapBounded(inputs, CONCURRENCY, (input) => readInput(root, input, kubectl));
+  const results = await mapBounded(inputs, CONCURRENCY, (input) =>
+    readInput(root, input, kubectl, opts.kustomize),
+  );
   const manifests: Manifest[] = [];
   for (const result of results) {
     manifests.push(...result.manifests);
@@ -59,9 +63,14 @@ export async function loadManifests(opts: LoadOptions): Promise<Manifest[]> {
   return manifests;
 }
 
-async function readInput(root: string, input: Input, kubectl: string): Promise<Parsed> {
+async function readInput(
+  root: string,
+  input: Input,
+  kubectl: string,
+  options: KustomizeOptions | undefined,
+): Promise<Parsed> {
   if (input.type === 'kustomization') {
-    return renderKustomization({ root, dir: input.dir, file: input.file, kubectl });
+    return renderKustomization({ root, dir: input.dir, file: input.file, kubectl, options });
   }
   const problem = (p: Problem): Parsed => ({ manifests: [], problems: [p] });
   let bytes: Buffer;

@@ -35,6 +35,13 @@ export function yamlLocator(doc: Document, text: string, file: string, lines: Li
   };
 }
 
+/** A field path as a person writes it: `services[0].name`, `resources[2]`. */
+export function formatFieldPath(fieldPath: FieldPath): string {
+  let out = '';
+  for (const p of fieldPath) out += typeof p === 'number' ? `[${p}]` : out ? `.${p}` : p;
+  return out;
+}
+
 /** A locator for a sub-tree (a List item), so its paths and origin are relative to the item. */
 export function within(at: Locator, prefix: FieldPath): Locator {
   return {

@@ -4,6 +4,7 @@
  * is not in `NAME_RULES` gets the lenient path-segment check, because RBAC kinds accept `:` and custom
  * kinds are validated by their own server.
  */
+import { quoted } from './excerpt.js';
 
 /** How the API server validates `metadata.name` for a kind. */
 export interface NameRule {
@@ -87,10 +88,45 @@ export function invalidName(group: string, kind: string, name: string): string |
   return undefined;
 }
 
+/** Why a value is not a DNS label, `what` naming what it was meant to be (e.g. "namespace name"). */
+export function invalidDnsLabel(value: string, what: string): string | undefined {
+  if (value.length > DNS_LABEL.maxLength || !DNS_LABEL.pattern.test(value)) {
+    return `is not a valid ${what}: use ${DNS_LABEL.describe}`;
+  }
+  return undefined;
+}
+
 /** Namespaces are DNS labels on every cluster. */
 export function invalidNamespace(namespace: string): string | undefined {
-  if (namespace.length > DNS_LABEL.maxLength || !DNS_LABEL.pattern.test(namespace)) {
-    return `is not a valid namespace name: use ${DNS_LABEL.describe}`;
+  return invalidDnsLabel(namespace, 'namespace name');
+}
+
+// The API server requires a custom kind to be a DNS-1035 label once lowercased, and every built-in kind
+// is letters and digits; so no kind holds "/", ".", whitespace or anything else a URL or file path would
+// read as structure.
+const KIND = /^[A-Za-z]([-A-Za-z0-9]*[A-Za-z0-9])?$/;
+
+/** Why a kind can never be served by an API server (empty kinds are reported as missing before this). */
+export function invalidKind(kind: string): string | undefined {
+  if (kind.length > 63 || !KIND.test(kind)) {
+    return 'is not a valid kind: use a letter followed by letters, digits and "-" (at most 63 characters), e.g. Deployment';
+  }
+  return undefined;
+}
+
+// API versions: built-in and custom ones are DNS-1035 labels (v1, v1beta1, v2alpha1).
+const VERSION: NameRule = {
+  ...DNS_1035_LABEL,
+  describe: 'a lowercase letter, then lowercase letters, digits and "-", such as v1 or v1beta1',
+};
+
+/** Why an apiVersion's group (a DNS subdomain, empty for the core group) or version cannot exist. */
+export function invalidGroupVersion(group: string, version: string): string | undefined {
+  if (group !== '' && (group.length > DNS_SUBDOMAIN.maxLength || !DNS_SUBDOMAIN.pattern.test(group))) {
+    return `has the API group ${quoted(group)}, which is not valid: use ${DNS_SUBDOMAIN.describe}`;
+  }
+  if (version.length > VERSION.maxLength || !VERSION.pattern.test(version)) {
+    return `has the version ${quoted(version)}, which is not valid: use ${VERSION.describe}`;
   }
   return undefined;
 }

@@ -5,6 +5,7 @@
  */
 import { LineCounter, parseDocument } from 'yaml';
 import type { RawDocuments } from './documents.js';
+import { excerpt } from './excerpt.js';
 import { nestingProblem } from './limits.js';
 import { yamlLocator } from './locate.js';
 import type { Locator } from './validate.js';
@@ -29,7 +30,8 @@ export function readJson(text: string, file: string): RawDocuments {
     const position = /at position (\d+)/.exec(message);
     const offset = position ? Number(position[1]) : doc.errors[0]?.pos[0];
     const line = offset === undefined ? 1 : lines.linePos(offset).line;
-    const detail = message.replace(/ in JSON at position \d+.*$|, ".*$/s, '');
+    // V8 quotes the text around the error (`Unexpected token 'x', "…" is not valid JSON`): dropped.
+    const detail = excerpt(message.replace(/ in JSON at position \d+.*$|, ".*$/s, ''));
     return {
       documents: [],
       problems: [

@@ -1,7 +1,8 @@
 /**
  * Reading a YAML manifest file as kubectl does: a multi-document stream in which empty documents are
  * skipped and a broken document is reported without stopping the documents after it, so one typo
- * costs one problem rather than the whole file.
+ * costs one problem rather than the whole file. A document after a `%YAML` or `%TAG` directive is
+ * refused, as kubectl refuses it, rather than read in another YAML version than kubectl's 1.1.
  */
 import { isScalar, LineCounter, parseAllDocuments } from 'yaml';
 import type { Problem } from '../errors.js';
@@ -9,7 +10,7 @@ import type { RawDocument, RawDocuments } from './documents.js';
 import { MAX_ALIAS_COUNT, nestingProblem } from './limits.js';
 import { yamlLocator } from './locate.js';
 import { KUBECTL_YAML_OPTIONS } from './yaml.js';
-import { aliasOffset, aliasProblem, collectionKeys, yamlProblem } from './yaml-problems.js';
+import { collectionKeys, directiveProblem, toJsProblem, yamlProblem } from './yaml-problems.js';
 
 /** The non-empty documents of a YAML stream, and a problem for each one that cannot be read. */
 export function readYaml(text: string, file: string): RawDocuments {
@@ -19,7 +20,15 @@ export function readYaml(text: string, file: string): RawDocuments {
   const docs = parseAllDocuments(text, { ...KUBECTL_YAML_OPTIONS, lineCounter: lines });
   const documents: RawDocument[] = [];
   const problems: Problem[] = [];
+  let previousEnd = 0;
   for (const doc of docs) {
+    const [start, , end] = doc.range;
+    const directive = directiveProblem(text.slice(previousEnd, start), previousEnd, file, lines);
+    previousEnd = end;
+    if (directive) {
+      problems.push(directive);
+      continue;
+    }
     if (doc.errors.length > 0) {
       // A broken document is reported and skipped; the documents after the next `---` are still read.
       for (const err of doc.errors) problems.push(yamlProblem(err, doc, file, lines));
@@ -37,10 +46,7 @@ export function readYaml(text: string, file: string): RawDocuments {
     try {
       value = doc.toJS({ maxAliasCount: MAX_ALIAS_COUNT });
     } catch (err) {
-      const unresolved = err instanceof Error ? /Unresolved alias[^:]*: (.*)$/.exec(err.message) : null;
-      const offset = unresolved ? aliasOffset(doc, unresolved[1]!) : undefined;
-      const origin = offset === undefined ? at.origin([]) : { file, line: lines.linePos(offset).line };
-      problems.push(aliasProblem(err, origin));
+      problems.push(toJsProblem(err, doc, file, lines, at.origin([])));
       continue;
     }
     if (value === null || value === undefined) continue;

@@ -5,7 +5,10 @@
  */
 import type { Origin, Problem } from '../errors.js';
 import { groupOf, isPlainObject, type KubeObject } from '../resources/object.js';
+import { excerpt, quoted } from './excerpt.js';
 import {
+  invalidGroupVersion,
+  invalidKind,
   invalidLabelValue,
   invalidName,
   invalidNamespace,
@@ -27,12 +30,12 @@ export interface Locator {
 /** The checked object, or every problem found in it. */
 export type Checked = { ok: true; object: KubeObject } | { ok: false; problems: Problem[] };
 
-/** Describes a value's type the way a YAML author thinks of it. */
+/** Describes a value's type the way a YAML author thinks of it (a string as a short, masked excerpt). */
 export function typeName(value: unknown): string {
   if (value === null || value === undefined) return 'nothing (null)';
   if (Array.isArray(value)) return 'a list';
   if (isPlainObject(value)) return 'a mapping';
-  if (typeof value === 'string') return `the string ${JSON.stringify(value)}`;
+  if (typeof value === 'string') return `the string ${quoted(value)}`;
   if (typeof value === 'number' || typeof value === 'boolean') return `the ${typeof value} ${String(value)}`;
   return `a ${typeof value}`;
 }
@@ -68,9 +71,7 @@ export function checkObject(value: unknown, at: Locator): Checked {
   }
 
   const apiVersion = checkApiVersion(value.apiVersion, (m, h) => report(['apiVersion'], m, h));
-  const kind = requireString(value.kind, 'kind', 'add the kind, e.g. "kind: Deployment"', at, (m, h) =>
-    report(['kind'], m, h),
-  );
+  const kind = checkKind(value.kind, at, (m, h) => report(['kind'], m, h));
   const meta = value.metadata;
   if (meta === undefined || meta === null) {
     report(['metadata'], 'metadata is missing', 'add "metadata:" with at least "name:"');
@@ -134,10 +135,32 @@ function checkApiVersion(
   }
   const parts = value.split('/');
   if (parts.length > 2 || parts.some((p) => p === '' || /\s/.test(p))) {
-    report(`apiVersion ${JSON.stringify(value)} is not of the form "version" or "group/version"`, hint);
+    report(`apiVersion ${quoted(value)} is not of the form "version" or "group/version"`, hint);
+    return undefined;
+  }
+  const why = parts.length === 2 ? invalidGroupVersion(parts[0]!, parts[1]!) : invalidGroupVersion('', value);
+  if (why) {
+    report(`apiVersion ${quoted(value)} ${why}`, hint);
     return undefined;
   }
   return value;
+}
+
+function checkKind(
+  value: unknown,
+  at: Locator,
+  report: (message: string, hint?: string) => void,
+): string | undefined {
+  const hint = 'add the kind, e.g. "kind: Deployment"';
+  const kind = requireString(value, 'kind', hint, at, report);
+  if (kind === undefined) return undefined;
+  const why = invalidKind(kind);
+  if (why) {
+    // A kind is part of API paths and of the state branch's file names, so a malformed one stops here.
+    report(`kind ${quoted(kind)} ${why}`);
+    return undefined;
+  }
+  return kind;
 }
 
 function checkName(
@@ -170,7 +193,7 @@ function checkName(
     return;
   }
   const why = invalidName(apiVersion === undefined ? '' : groupOf(apiVersion), kind ?? '', name);
-  if (why) report(['metadata', 'name'], `metadata.name ${JSON.stringify(name)} ${why}`);
+  if (why) report(['metadata', 'name'], `metadata.name ${quoted(name)} ${why}`);
 }
 
 function checkNamespace(meta: Record<string, unknown>, at: Locator, report: Report): void {
@@ -187,7 +210,7 @@ function checkNamespace(meta: Record<string, unknown>, at: Locator, report: Repo
   // An empty namespace means "the default namespace" to kubectl; the identify stage applies it.
   if (ns === '') return;
   const why = invalidNamespace(ns);
-  if (why) report(['metadata', 'namespace'], `metadata.namespace ${JSON.stringify(ns)} ${why}`);
+  if (why) report(['metadata', 'namespace'], `metadata.namespace ${quoted(ns)} ${why}`);
 }
 
 function checkStringMap(
@@ -211,16 +234,16 @@ function checkStringMap(
   for (const [key, value] of Object.entries(map)) {
     const path = ['metadata', field, key];
     const badKey = invalidQualifiedKey(field === 'annotations' ? key.toLowerCase() : key);
-    if (badKey) report(path, `${what} key ${JSON.stringify(key)} ${badKey}`);
+    if (badKey) report(path, `${what} key ${quoted(key)} ${badKey}`);
     if (value === null || value === undefined) {
-      report(path, `${what} ${JSON.stringify(key)} has no value`, `write ${key}: "" for an empty value`);
+      report(path, `${what} ${quoted(key)} has no value`, `write ${excerpt(key)}: "" for an empty value`);
       continue;
     }
     if (typeof value !== 'string') {
       // The classic: `version: 1.0` is the number 1 and `enabled: on` the boolean true in YAML 1.1.
       report(
         path,
-        `${what} ${JSON.stringify(key)} must be a string, found ${typeName(value)}`,
+        `${what} ${quoted(key)} must be a string, found ${typeName(value)}`,
         quoteHint(key, value, at, path),
       );
       continue;
@@ -228,7 +251,7 @@ function checkStringMap(
     bytes += Buffer.byteLength(key) + Buffer.byteLength(value);
     if (field === 'labels') {
       const badValue = invalidLabelValue(value);
-      if (badValue) report(path, `label ${JSON.stringify(key)} value ${JSON.stringify(value)} ${badValue}`);
+      if (badValue) report(path, `label ${quoted(key)} value ${quoted(value)} ${badValue}`);
     }
   }
   if (bytes > MAX_ANNOTATIONS_BYTES) {
@@ -241,10 +264,10 @@ function checkStringMap(
 }
 
 function quoteHint(key: string, value: unknown, at: Locator, path: FieldPath): string {
-  if (isPlainObject(value) || Array.isArray(value)) return `"${key}" takes a single string value`;
-  const source = at.text(path) ?? String(value);
-  const quoted = /^["']/.test(source) ? source : JSON.stringify(source);
-  return `quote it: ${key}: ${quoted}`;
+  const name = excerpt(key);
+  if (isPlainObject(value) || Array.isArray(value)) return `"${name}" takes a single string value`;
+  const source = excerpt(at.text(path) ?? String(value));
+  return `quote it: ${name}: ${/^["']/.test(source) ? source : JSON.stringify(source)}`;
 }
 
 /** Flags values JSON cannot carry (YAML's `.inf`/`.nan`, or anything that is not plain data). */

@@ -1,12 +1,15 @@
 /**
  * Turning the manifest paths a user gives into the list of files and kustomizations to read: paths
- * stay inside the repository (symlinks included), directories are walked in a stable byte order, hidden
- * entries are skipped, and a directory with a kustomization is rendered rather than walked.
+ * and symlinks stay inside the repository boundary (boundary.ts: inside the root, never into `.git`),
+ * directories are walked in a stable byte order, hidden entries are skipped, and a directory with a
+ * kustomization is rendered rather than walked.
  */
 import type { Dirent } from 'node:fs';
 import { readdir, realpath, stat } from 'node:fs/promises';
 import path from 'node:path';
 import type { Problem } from '../errors.js';
+import { forbiddenPath, forbiddenProblem, isInside, repoRelative, symlinkProblem } from './boundary.js';
+import { excerpt } from './excerpt.js';
 import type { SourceFormat } from './parse.js';
 
 /** Extensions read when walking a directory, and the only ones accepted for explicit files. */
@@ -40,17 +43,6 @@ export async function collectInputs(root: string, paths: string[]): Promise<Inpu
   return { inputs: walker.inputs, problems: walker.problems };
 }
 
-/** The repository-relative form of a path inside `root`, with forward slashes. */
-export function repoRelative(root: string, target: string): string {
-  return path.relative(root, target).split(path.sep).join('/') || '.';
-}
-
-/** Whether `target` is `root` or below it. */
-export function isInside(root: string, target: string): boolean {
-  const rel = path.relative(root, target);
-  return rel === '' || (!rel.startsWith('..') && !path.isAbsolute(rel));
-}
-
 function formatOf(name: string): SourceFormat | undefined {
   return MANIFEST_EXTENSIONS[path.extname(name).toLowerCase()];
 }
@@ -81,12 +73,14 @@ class Walker {
               message: `manifest path "${given}" does not exist`,
               hint: 'paths on the command line are relative to the current directory, paths in nopea.yaml to the repository root',
             }
-          : outside(given, lexical),
+          : forbiddenProblem(this.root, named(given), lexical, 'outside'),
       );
       return;
     }
-    if (!isInside(this.root, real)) {
-      this.problems.push({ ...outside(given, real), ...(origin && lexical !== real ? { origin } : {}) });
+    const forbidden = forbiddenPath(this.root, real);
+    if (forbidden) {
+      const link = origin && lexical !== real ? origin : undefined;
+      this.problems.push(forbiddenProblem(this.root, named(given), real, forbidden, link));
       return;
     }
     const info = await stat(real).catch((err: unknown) => this.unreadable(real, err));
@@ -177,12 +171,9 @@ class Walker {
     const info = await stat(target).catch((err: unknown) => this.unreadable(full, err));
     if (!info) return;
     if (!info.isDirectory() && !(info.isFile() && formatOf(full))) return;
-    if (!isInside(this.root, target)) {
-      this.problems.push({
-        message: `symlink to ${target}, outside the repository`,
-        origin,
-        hint: 'manifests must live in the repository so every run reads the same content; copy the file in or remove the link',
-      });
+    const forbidden = forbiddenPath(this.root, target);
+    if (forbidden) {
+      this.problems.push(await symlinkProblem(this.root, full, target, forbidden));
       return;
     }
     if (info.isDirectory()) await this.directory(target);
@@ -190,9 +181,6 @@ class Walker {
   }
 }
 
-function outside(given: string, resolved: string): Problem {
-  return {
-    message: `manifest path "${given}" resolves to ${resolved}, outside the repository`,
-    hint: 'give paths inside the repository; nopea only deploys what the commit contains',
-  };
+function named(given: string): string {
+  return `manifest path "${excerpt(given)}"`;
 }

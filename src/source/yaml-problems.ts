@@ -1,18 +1,34 @@
 /**
  * YAML mistakes as problems a person can act on: the parser's error, moved to the line where the
  * mistake starts (an unclosed quote or bracket is only noticed far below it) and, for the common
- * mistakes, a hint. Also the YAML that parses but cannot become JSON: collection keys and aliases that
- * are undefined or expand too often.
+ * mistakes, a hint. Also the YAML that parses but cannot become JSON: collection keys, aliases that
+ * are undefined or expand too often, and merge keys without a mapping. The parser quotes the source in
+ * its messages; those quotes pass through `excerpt`, so a broken line is never echoed whole.
  */
-import { isCollection, visit, type Document, type LineCounter, type YAMLError } from 'yaml';
+import {
+  isAlias,
+  isCollection,
+  isMap,
+  isScalar,
+  isSeq,
+  visit,
+  type Document,
+  type LineCounter,
+  type YAMLError,
+} from 'yaml';
 import type { Origin, Problem } from '../errors.js';
+import { EXCERPT_CHARS, excerpt, quoted } from './excerpt.js';
 import { MAX_ALIAS_COUNT } from './limits.js';
 import { nodeStart } from './locate.js';
+
+// The parser's own words (at most about 40 characters) and the excerpt of the source it quotes.
+const DETAIL_CHARS = 40 + EXCERPT_CHARS;
 
 /** A YAML parse error as a problem with file, line and, for the common mistakes, a hint. */
 export function yamlProblem(err: YAMLError, doc: Document, file: string, lines: LineCounter): Problem {
   const at = (offset: number): Origin => ({ file, line: lines.linePos(offset).line });
-  const detail = err.message.split('\n')[0]?.replace(/ at line \d+, column \d+:?$/, '') ?? err.message;
+  const firstLine = err.message.split('\n')[0]?.replace(/ at line \d+, column \d+:?$/, '') ?? err.message;
+  const detail = excerpt(firstLine, DETAIL_CHARS);
   if (/Maximum call stack/.test(detail)) {
     return { message: 'YAML error: the document is nested too deeply to parse', origin: at(err.pos[0]) };
   }
@@ -25,7 +41,7 @@ export function yamlProblem(err: YAMLError, doc: Document, file: string, lines: 
       };
     case 'DUPLICATE_KEY': {
       const key = scalarStartingAt(doc, err.pos[0]);
-      const name = key === undefined ? 'a key' : `key ${JSON.stringify(key)}`;
+      const name = key === undefined ? 'a key' : `key ${quoted(key)}`;
       return {
         message: `duplicate ${name} in the same mapping`,
         origin: at(err.pos[0]),
@@ -129,8 +145,52 @@ export function collectionKeys(doc: Document, file: string, lines: LineCounter):
   return problems;
 }
 
+/**
+ * An error of turning a parsed document into a value as a problem at the line that caused it: an
+ * alias expanded too often (reported at the document, `fallback`), an alias or merge source that is
+ * undefined (at the alias), a merge key given something other than mappings (at that value).
+ */
+export function toJsProblem(
+  err: unknown,
+  doc: Document,
+  file: string,
+  lines: LineCounter,
+  fallback: Origin,
+): Problem {
+  const at = (offset: number | undefined): Origin =>
+    offset === undefined ? fallback : { file, line: lines.linePos(offset).line };
+  const message = err instanceof Error ? err.message : String(err);
+  if (/Excessive alias count/.test(message)) {
+    return {
+      message: `too many YAML aliases: an anchor is expanded more than ${MAX_ALIAS_COUNT} times (nested aliases multiply), as in a "billion laughs" attack`,
+      origin: fallback,
+      hint: 'write the repeated content out, or use fewer aliases',
+    };
+  }
+  const unresolved = /Unresolved alias[^:]*: (.*)$/.exec(message);
+  if (unresolved) return undefinedAlias(unresolved[1]!, at(aliasOffset(doc, unresolved[1]!)));
+  if (/Merge sources must be maps/.test(message)) {
+    const bad = badMergeSource(doc);
+    if (bad?.alias !== undefined) return undefinedAlias(bad.alias, at(bad.offset));
+    return {
+      message:
+        'the merge key "<<" must be given a mapping, an alias of one, or a list of those (as in "<<: *defaults")',
+      origin: at(bad?.offset),
+    };
+  }
+  return { message: `YAML error: ${excerpt(message, DETAIL_CHARS)}`, origin: fallback };
+}
+
+function undefinedAlias(name: string, origin: Origin): Problem {
+  const shown = excerpt(name);
+  return {
+    message: `YAML alias *${shown} refers to an anchor &${shown} that is not defined before it in this document`,
+    origin,
+  };
+}
+
 /** Where the first alias to an anchor stands, to point an unresolved alias at its line. */
-export function aliasOffset(doc: Document, name: string): number | undefined {
+function aliasOffset(doc: Document, name: string): number | undefined {
   let offset: number | undefined;
   visit(doc, {
     Alias(_key, node) {
@@ -144,22 +204,56 @@ export function aliasOffset(doc: Document, name: string): number | undefined {
   return offset;
 }
 
-/** An error of turning a document into a value (an alias expanded too often or undefined) as a problem. */
-export function aliasProblem(err: unknown, origin: Origin): Problem {
-  const message = err instanceof Error ? err.message : String(err);
-  if (/Excessive alias count/.test(message)) {
-    return {
-      message: `too many YAML aliases: an anchor is expanded more than ${MAX_ALIAS_COUNT} times (nested aliases multiply), as in a "billion laughs" attack`,
-      origin,
-      hint: 'write the repeated content out, or use fewer aliases',
-    };
-  }
-  const unresolved = /Unresolved alias[^:]*: (.*)$/.exec(message);
-  if (unresolved) {
-    return {
-      message: `YAML alias *${unresolved[1]} refers to an anchor &${unresolved[1]} that is not defined before it in this document`,
-      origin,
-    };
-  }
-  return { message: `YAML error: ${message}`, origin };
+/**
+ * The first value of a merge key (`<<`) that is no mapping: its offset and, when it is an alias of an
+ * anchor that is not defined before it, the alias name.
+ */
+function badMergeSource(doc: Document): { offset: number | undefined; alias?: string } | undefined {
+  let found: { offset: number | undefined; alias?: string } | undefined;
+  visit(doc, {
+    Pair(_key, pair) {
+      if (!isScalar(pair.key) || !isMergeKey(pair.key.value)) return undefined;
+      const sources = isSeq(pair.value) ? pair.value.items : [pair.value];
+      for (const source of sources) {
+        if (isAlias(source)) {
+          const target = source.resolve(doc);
+          if (target === undefined) found = { offset: nodeStart(source), alias: source.source };
+          else if (!isMap(target)) found = { offset: nodeStart(source) };
+        } else if (!isMap(source)) {
+          found = { offset: nodeStart(source) ?? nodeStart(pair.key) };
+        }
+        if (found) return visit.BREAK;
+      }
+      return undefined;
+    },
+  });
+  return found;
+}
+
+// The YAML 1.1 schema resolves a plain `<<` key to a symbol; an unresolved one stays the string.
+function isMergeKey(value: unknown): boolean {
+  return value === '<<' || (typeof value === 'symbol' && value.description === '<<');
+}
+
+/**
+ * The problem for a document that follows a directive (`%YAML 1.2`, `%TAG`) in `gap`, the text
+ * between the previous document and this one, which starts at `offset` of the file. kubectl refuses
+ * such documents: it splits the stream at `---` lines, so the directive reaches its YAML reader on
+ * its own ("did not find expected <document start>"), and a version other than 1.1 is refused
+ * outright ("found incompatible YAML document"). nopea refuses them too rather than read a document
+ * kubectl cannot, or read it as YAML 1.2, where `0644` is 644 and `yes` a string.
+ */
+export function directiveProblem(
+  gap: string,
+  offset: number,
+  file: string,
+  lines: LineCounter,
+): Problem | undefined {
+  const directive = /^%.*$/m.exec(gap);
+  if (!directive) return undefined;
+  return {
+    message: `kubectl cannot read a document that follows the YAML directive ${quoted(directive[0].trim())}`,
+    origin: { file, line: lines.linePos(offset + directive.index).line },
+    hint: 'remove the directive: kubectl (and so nopea) reads every manifest as YAML 1.1, where 0644 is octal and yes is true',
+  };
 }

@@ -16,11 +16,14 @@ describe('fixtures/invalid/cases.json', () => {
 
   // Cases that need kubectl run in kustomize.test.ts, which locates one.
   const local = CASES.filter((c) => (c.stage === 'source' || c.stage === 'config') && !c.needs);
+  // Some cases generate and parse megabytes (object-too-large, alias bombs): on a loaded 2-core
+  // machine that alone can pass vitest's 5 s default, which says nothing about nopea.
   it.each(local.map((c) => [c.name, c] as const))(
     '%s fails with its file, line and message',
     async (_name, c) => {
       expectCaseProblem(c, await runCase(c));
     },
+    30_000,
   );
 
   const later = CASES.filter((c) => c.stage === 'identify');

@@ -41,11 +41,18 @@ export async function runCase(c: InvalidCase, kubectl?: string): Promise<unknown
   }
 }
 
-/** Asserts a case failed with an input error whose problems include the expected file, line and message. */
+/** The fake credential of the fixtures that hold one (a git config's extraheader); never quoted back. */
+export const FIXTURE_CREDENTIAL = 'bm9wZWEtdGVzdDpub3QtYS1yZWFsLXRva2Vu';
+
+/**
+ * Asserts a case failed with an input error whose problems include the expected file, line and
+ * message, and that no problem quotes the fixtures' fake credential.
+ */
 export function expectCaseProblem(c: InvalidCase, outcome: unknown): void {
   expect(outcome, `${c.name} should fail`).toBeInstanceOf(NopeaError);
   const err = outcome as NopeaError;
   expect(err.kind).toBe('input');
+  expect(JSON.stringify(err.problems)).not.toContain(FIXTURE_CREDENTIAL);
   const match = err.problems.find(
     (p) =>
       p.message.includes(c.expect) &&

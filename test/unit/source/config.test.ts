@@ -1,4 +1,4 @@
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -67,6 +67,24 @@ describe('loadConfig', () => {
         { name: 'api', paths: ['deploy/api'], namespace: 'api', prune: false },
       ],
     });
+  });
+
+  it('refuses a nopea.yaml that links into .git, without quoting it', async () => {
+    await mkdir(path.join(repo, '.git'));
+    await writeFile(
+      path.join(repo, '.git/config'),
+      '[http]\n\textraheader = AUTHORIZATION: basic eC1hY2Nlc3MtdG9rZW46Z2hzX0ZBS0U=\n',
+    );
+    await symlink('.git/config', path.join(repo, 'nopea.yaml'));
+    const err = await loadConfig(repo).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(NopeaError);
+    expect((err as NopeaError).problems).toEqual([
+      expect.objectContaining({
+        message: "symlink to .git/config resolves to .git/config, inside .git, git's own directory",
+        origin: { file: 'nopea.yaml', line: 1 },
+      }),
+    ]);
+    expect((err as NopeaError).message).not.toMatch(/extraheader|eC1h/);
   });
 
   it('tells to rename nopea.yml', async () => {
@@ -139,5 +157,35 @@ describe('parseConfig', () => {
       line: 3,
       message: 'duplicate key "name" in the same mapping',
     });
+  });
+
+  it('rejects service namespaces that are no namespace name, such as a path', () => {
+    const service = (namespace: string) =>
+      `services:\n  - name: web\n    paths: [deploy]\n    namespace: ${JSON.stringify(namespace)}\n`;
+    for (const namespace of ['../../etc', 'Not_Valid', 'x'.repeat(64)]) {
+      expect(problems(service(namespace)), namespace).toEqual([
+        {
+          line: 4,
+          message: `services[0].namespace ${JSON.stringify(namespace)} is not a valid namespace name: use lowercase letters, digits and "-", starting and ending with a letter or digit (DNS label, at most 63 characters)`,
+        },
+      ]);
+    }
+  });
+
+  it('reads kustomize.allowRemote per service, false unless given, and checks its keys', () => {
+    const text = (kustomize: string) =>
+      `services:\n  - name: web\n    paths: [deploy]\n    namespace: web\n    kustomize: ${kustomize}\n`;
+    expect(parseConfig(text('{ allowRemote: true }')).services[0]!.kustomize).toEqual({ allowRemote: true });
+    expect(parseConfig(text('{}')).services[0]!.kustomize).toEqual({ allowRemote: false });
+    expect(problems(text('{ allowRemotes: true }'))).toEqual([
+      {
+        line: 5,
+        message: 'unknown key "allowRemotes" in services[0].kustomize',
+        hint: 'did you mean "allowRemote"? allowed keys: allowRemote',
+      },
+    ]);
+    expect(problems(text('{ allowRemote: "yes" }'))).toEqual([
+      { line: 5, message: 'services[0].kustomize.allowRemote must be a boolean, found the string "yes"' },
+    ]);
   });
 });

@@ -4,7 +4,7 @@
  */
 import { execFile } from 'node:child_process';
 import { accessSync, constants, existsSync } from 'node:fs';
-import { mkdir, mkdtemp, readFile, realpath, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, realpath, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
@@ -13,6 +13,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { NopeaError } from '../../../src/errors.js';
 import { cleanStderr, ORIGIN_ANNOTATION } from '../../../src/source/kustomize.js';
 import { loadManifests } from '../../../src/source/load.js';
+import { errorExitCode } from '../../../src/surface/outcome.js';
 import type { Manifest } from '../../../src/resources/object.js';
 import { CASES, CORPUS, expectCaseProblem, REPO, runCase } from './cases.js';
 
@@ -178,13 +179,21 @@ describe('kustomizations', () => {
   );
 
   it(
-    'falls back to the kustomization file when a source lies outside the repository',
+    'refuses the bases of an overlay that lie outside the repository, at the line of each entry',
     async () => {
-      // The dev overlay as its own repository: its bases are outside it.
+      // The podinfo dev overlay as its own repository: its bases are outside it.
       const root = path.join(CORPUS, 'podinfo/deploy/overlays/dev');
-      const manifests = await loadManifests({ repoRoot: root, paths: ['.'], kubectl: kubectl() });
-      const origins = new Set(manifests.map((m) => `${m.origin.file}:${m.origin.line}`));
-      expect(origins).toEqual(new Set(['namespace.yaml:1', 'kustomization.yaml:1']));
+      const err = await loadManifests({ repoRoot: root, paths: ['.'], kubectl: kubectl() }).catch(
+        (e: unknown) => e,
+      );
+      expect(err).toBeInstanceOf(NopeaError);
+      expect(errorExitCode(err)).toBe(2);
+      expect((err as NopeaError).problems.map((p) => [p.origin, p.message])).toEqual(
+        ['backend', 'frontend', 'cache', 'database'].map((base, i) => [
+          { file: 'kustomization.yaml', line: 5 + i },
+          `resources[${i}] "../../bases/${base}" resolves outside the repository`,
+        ]),
+      );
     },
     TIMEOUT,
   );
@@ -276,6 +285,171 @@ describe('kustomizations', () => {
       },
     ]);
   });
+});
+
+describe('kustomizations stay inside the repository', () => {
+  let root: string;
+  const gitConfig =
+    '[http "https://github.com/"]\n\textraheader = AUTHORIZATION: basic eC1hY2Nlc3MtdG9rZW46Z2hzX0ZBS0U=\n';
+
+  beforeEach(async () => {
+    // `repo` holds the repository (`repo/r`) and what lies outside it.
+    root = path.join(repo, 'r');
+    await put('r/.git/config', gitConfig);
+    await put('outside/base/kustomization.yaml', 'resources: [cm.yaml]\n');
+    await put('outside/base/cm.yaml', 'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: outside\n');
+    await put('outside/patch.yaml', 'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: in\n');
+    await put('r/in/cm.yaml', 'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: in\n');
+  });
+
+  async function refused(
+    paths: string[],
+    kubectlPath = kubectl(),
+    allowRemote?: boolean,
+  ): Promise<NopeaError> {
+    const kustomize = allowRemote === undefined ? {} : { kustomize: { allowRemote } };
+    const err = await loadManifests({ repoRoot: root, paths, kubectl: kubectlPath, ...kustomize }).catch(
+      (e: unknown) => e,
+    );
+    expect(err).toBeInstanceOf(NopeaError);
+    expect(errorExitCode(err)).toBe(2);
+    expect((err as NopeaError).message).not.toMatch(/extraheader|eC1h/);
+    return err as NopeaError;
+  }
+
+  const where = (err: NopeaError) =>
+    err.problems.map((p) => [`${p.origin?.file}:${p.origin?.line}`, p.message]);
+
+  it(
+    'refuses every entry that leaves the repository or reads .git, relative or through a symlink',
+    async () => {
+      await put('r/relative/kustomization.yaml', 'resources:\n  - ../in/cm.yaml\n  - ../../outside/base\n');
+      await put('r/linked/kustomization.yaml', 'resources: [base]\n');
+      await symlink('../../outside/base', path.join(root, 'linked/base'));
+      await put(
+        'r/files/kustomization.yaml',
+        [
+          'resources: [../in/cm.yaml]',
+          'patches:',
+          '  - path: ../../outside/patch.yaml',
+          'configMapGenerator:',
+          '  - name: leak',
+          '    files: [token=../.git/config]',
+          'secretGenerator:',
+          '  - name: leak',
+          '    envs: [git-config]',
+        ].join('\n'),
+      );
+      await symlink('../.git/config', path.join(root, 'files/git-config'));
+      // A base inside the repository whose own kustomization escapes, and a transformer configuration.
+      await put('r/overlay/kustomization.yaml', 'resources: [../nested]\ntransformers: [patcher.yaml]\n');
+      await put('r/nested/kustomization.yaml', '# a base\nresources:\n  - ../../outside/base\n');
+      await put(
+        'r/overlay/patcher.yaml',
+        'apiVersion: builtin\nkind: PatchTransformer\nmetadata:\n  name: p\npath: ../.git/config\n',
+      );
+      const err = await refused(['relative', 'linked', 'files', 'overlay']);
+      expect(where(err)).toEqual([
+        [
+          'relative/kustomization.yaml:3',
+          'resources[1] "../../outside/base" resolves outside the repository',
+        ],
+        ['linked/kustomization.yaml:1', 'resources[0] "base" resolves outside the repository'],
+        [
+          'files/kustomization.yaml:3',
+          'patches[0].path "../../outside/patch.yaml" resolves outside the repository',
+        ],
+        [
+          'files/kustomization.yaml:6',
+          'configMapGenerator[0].files[0] "../.git/config" resolves to .git/config, inside .git, git\'s own directory',
+        ],
+        [
+          'files/kustomization.yaml:9',
+          'secretGenerator[0].envs[0] "git-config" resolves to .git/config, inside .git, git\'s own directory',
+        ],
+        [
+          'overlay/patcher.yaml:5',
+          'path "../.git/config" resolves to .git/config, inside .git, git\'s own directory',
+        ],
+        ['nested/kustomization.yaml:3', 'resources[0] "../../outside/base" resolves outside the repository'],
+      ]);
+    },
+    TIMEOUT,
+  );
+
+  it(
+    'does not render a kustomization it cannot read for its paths',
+    async () => {
+      // kubectl keeps the last of two keys, so this renders the base outside; nopea reads no paths from it.
+      await put(
+        'r/twice/kustomization.yaml',
+        'resources: [../in/cm.yaml]\nresources:\n  - ../../outside/base\n',
+      );
+      expect(where(await refused(['twice'], path.join(repo, 'no-such-kubectl')))).toEqual([
+        ['twice/kustomization.yaml:2', 'duplicate key "resources" in the same mapping'],
+      ]);
+    },
+    TIMEOUT,
+  );
+
+  it(
+    'refuses remote bases and files before kubectl runs, unless the service allows them',
+    async () => {
+      await put(
+        'r/remote/kustomization.yaml',
+        [
+          'resources:',
+          '  - ../in/cm.yaml',
+          '  - github.com/org/repo//path?ref=v1',
+          '  - https://example.com/manifests/app.yaml',
+          '  - git@github.com:org/repo.git//base',
+          '  - ssh://git@example.com/org/repo//base',
+          'components:',
+          '  - https://x-access-token:ghs_secret@example.com/org/repo//component',
+          'patches:',
+          '  - path: https://example.com/patch.yaml',
+        ].join('\n'),
+      );
+      // A kubectl that cannot run: had nopea started it, the problem would say so instead.
+      const err = await refused(['remote'], path.join(repo, 'no-such-kubectl'));
+      const remote = 'is remote: kustomize would fetch it from outside the repository';
+      expect(where(err)).toEqual([
+        ['remote/kustomization.yaml:3', `resources[1] "github.com/org/repo//path?ref=v1" ${remote}`],
+        ['remote/kustomization.yaml:4', `resources[2] "https://example.com/manifests/app.yaml" ${remote}`],
+        ['remote/kustomization.yaml:5', `resources[3] "git@github.com:org/repo.git//base" ${remote}`],
+        ['remote/kustomization.yaml:6', `resources[4] "ssh://***@example.com/org/repo//base" ${remote}`],
+        [
+          'remote/kustomization.yaml:8',
+          `components[0] "https://***@example.com/org/repo//component" ${remote}`,
+        ],
+        ['remote/kustomization.yaml:10', `patches[0].path "https://example.com/patch.yaml" ${remote}`],
+      ]);
+      expect(err.problems[0]!.hint).toContain('"kustomize: { allowRemote: true }" in nopea.yaml');
+
+      // Opted in, a remote base renders: a git URL to a bare repository on this machine (no network).
+      const source = path.join(repo, 'source');
+      await put('source/base/kustomization.yaml', 'resources: [cm.yaml]\n');
+      await put('source/base/cm.yaml', 'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: fetched\n');
+      const git = (cwd: string, ...args: string[]) => run('git', args, { cwd });
+      await git(source, 'init', '-q', '-b', 'main');
+      await git(source, 'add', '.');
+      await git(source, '-c', 'user.email=t@example.com', '-c', 'user.name=t', 'commit', '-qm', 'base');
+      await git(repo, 'clone', '-q', '--bare', source, path.join(repo, 'remote.git'));
+      const url = `file://${path.join(repo, 'remote.git')}//base?ref=main`;
+      await put('r/fetch/kustomization.yaml', `resources:\n  - ${url}\n`);
+      expect(where(await refused(['fetch'], kubectl(), false))).toEqual([
+        ['fetch/kustomization.yaml:2', `resources[0] ${JSON.stringify(url)} ${remote}`],
+      ]);
+      const fetched = await loadManifests({
+        repoRoot: root,
+        paths: ['fetch'],
+        kubectl: kubectl(),
+        kustomize: { allowRemote: true },
+      });
+      expect(summary(fetched)).toEqual(['ConfigMap/fetched fetch/kustomization.yaml:1']);
+    },
+    TIMEOUT,
+  );
 });
 
 describe('cleanStderr', () => {

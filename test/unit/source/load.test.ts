@@ -103,9 +103,9 @@ describe('loadManifests', () => {
       loadManifests({ repoRoot: path.join(repo, 'in'), paths: ['../..', 'missing', '/etc'] }),
     );
     expect(err.problems.map((p) => p.message)).toEqual([
-      expect.stringMatching(/^manifest path "\.\.\/\.\." resolves to .*, outside the repository$/),
+      'manifest path "../.." resolves outside the repository',
       'manifest path "missing" does not exist',
-      expect.stringMatching(/^manifest path "\/etc" resolves to \/etc, outside the repository$/),
+      'manifest path "/etc" resolves outside the repository',
     ]);
     err = await failure(loadManifests({ repoRoot: repo, paths: [] }));
     expect(err.problems[0]!.message).toBe('no manifest paths given');
@@ -128,14 +128,37 @@ describe('loadManifests', () => {
     const err = await failure(loadManifests({ repoRoot: root, paths: ['data', 'link.yaml'] }));
     expect(err.problems.map((p) => [p.origin?.file, p.message])).toEqual([
       ['data/dangling.yaml', 'broken symlink: its target does not exist'],
-      ['data/escape', expect.stringMatching(/^symlink to .*outside, outside the repository$/)],
-      [
-        'link.yaml',
-        expect.stringMatching(
-          /^manifest path "link.yaml" resolves to .*secret.yaml, outside the repository$/,
-        ),
-      ],
+      ['data/escape', expect.stringMatching(/^symlink to .*outside resolves outside the repository$/)],
+      ['link.yaml', 'manifest path "link.yaml" resolves outside the repository'],
     ]);
+  });
+
+  it('refuses symlinks into .git and out of the repository without quoting what they point at', async () => {
+    // A CI checkout's git config: the token in http.extraheader must never reach a message.
+    const token = 'eC1hY2Nlc3MtdG9rZW46Z2hzX0ZBS0VUT0tFTkZPUlRFU1RTMTIzNDU2';
+    const gitConfig = `[core]\n\tbare = false\n[http "https://github.com/"]\n\textraheader = AUTHORIZATION: basic ${token}\n`;
+    await put('repo/.git/config', gitConfig);
+    await put('outside/config.yaml', gitConfig);
+    await put('repo/d/ok.yaml', cm('ok'));
+    const root = path.join(repo, 'repo');
+    await symlink('../.git/config', path.join(root, 'd', 'config.yaml'));
+    await symlink('../.git', path.join(root, 'd', 'gitdir'));
+    await symlink('../../outside/config.yaml', path.join(root, 'd', 'outside.yaml'));
+    await symlink('.git/config', path.join(root, 'named.yaml'));
+
+    const err = await failure(loadManifests({ repoRoot: root, paths: ['d', 'named.yaml', '.git/config'] }));
+    expect(errorExitCode(err)).toBe(2);
+    expect(err.problems.map((p) => [p.origin?.file, p.message])).toEqual([
+      [
+        'd/config.yaml',
+        "symlink to ../.git/config resolves to .git/config, inside .git, git's own directory",
+      ],
+      ['d/gitdir', "symlink to ../.git resolves to .git, inside .git, git's own directory"],
+      ['d/outside.yaml', 'symlink to ../../outside/config.yaml resolves outside the repository'],
+      ['named.yaml', 'manifest path "named.yaml" resolves to .git/config, inside .git, git\'s own directory'],
+      [undefined, 'manifest path ".git/config" resolves to .git/config, inside .git, git\'s own directory'],
+    ]);
+    expect(JSON.stringify(err.problems)).not.toMatch(/extraheader|eC1h|AUTHORIZATION|bare/);
   });
 
   it('works when the repository root itself is reached through a symlink', async () => {

@@ -224,6 +224,97 @@ describe('parseManifests: YAML as kubectl reads it', () => {
   });
 });
 
+describe('parseManifests: what problems quote', () => {
+  const token = 'eC1hY2Nlc3MtdG9rZW46Z2hzX0ZBS0VUT0tFTkZPUlRFU1RTMTIzNDU2';
+
+  it('quotes at most a short, masked excerpt of a broken line', () => {
+    // A git config read as YAML: the parser quotes the token it cannot place.
+    const tail = ' and more'.repeat(40);
+    const gitConfig = `[http]\n\textraheader = AUTHORIZATION: basic ${token}${tail}\n`;
+    const flow = `apiVersion: v1\nkind: ConfigMap\nmetadata: {name: x}\ndata: {a: b}} ghp_${'A1b2'.repeat(9)}${tail}\n`;
+    for (const text of [gitConfig, flow]) {
+      const { problems } = yaml(text);
+      expect(problems.length).toBeGreaterThan(0);
+      for (const p of problems) {
+        expect(p.message.length, p.message).toBeLessThanOrEqual(140);
+        expect(p.message).not.toMatch(/eC1h|ghp_/);
+      }
+      expect(problems.some((p) => p.message.includes('***'))).toBe(true);
+    }
+    expect(yaml(gitConfig).problems.at(-1)!.message).toMatch(
+      /^YAML syntax error: Unexpected scalar token in YAML stream: "basic \*\*\* and more[a-z ]*…$/,
+    );
+  });
+
+  it('quotes a document that is a long string, or a long name, as a short excerpt', () => {
+    const line = `password: ${token}${' x'.repeat(100)}`;
+    expect(yaml(`"${line}"\n`).problems[0]!.message).toBe(
+      `expected a Kubernetes object (a mapping), found the string "password: ***${' x'.repeat(33)}…"`,
+    );
+    const name = `n${'-x'.repeat(200)}`;
+    const [problem] = yaml(cm(name)).problems;
+    expect(problem!.message).toMatch(/^metadata\.name "n(-x)+…" is 401 characters long/);
+    expect(problem!.message.length).toBeLessThan(160);
+  });
+});
+
+describe("parseManifests: mistakes that are the user's, at their line", () => {
+  it("refuses an alias expansion too large to serialise at the document's line, not with an internal error", () => {
+    // 81 uses of a 7 MiB string stay under the alias count limit, but would expand to 567 MiB of JSON,
+    // longer than the longest string V8 can build ("Invalid string length").
+    const leaf = 'x'.repeat(7 * 1024 * 1024);
+    const nine = (alias: string) => `[${Array(9).fill(`*${alias}`).join(', ')}]`;
+    const text = `# a size bomb\napiVersion: example.com/v1\nkind: Bomb\nmetadata:\n  name: bomb\nspec:\n  leaf: &a "${leaf}"\n  nine: &b ${nine('a')}\n  eighty-one: ${nine('b')}\n`;
+    expect(yaml(text).problems).toEqual([
+      {
+        message: 'Bomb bomb is more than 16.0 MiB as JSON; one object may be at most 3.0 MiB',
+        origin: { file: 'm.yaml', line: 2 },
+        hint: expect.stringContaining('a YAML alias counts in full at every use'),
+      },
+    ]);
+  });
+
+  it('points an undefined merge alias, and a merge of something else, at its own line', () => {
+    const undefinedAlias = cm('x', 'data:\n  a: "1"\nspec:\n  template:\n    <<: *defaults\n');
+    expect(yaml(undefinedAlias).problems).toEqual([
+      {
+        message:
+          'YAML alias *defaults refers to an anchor &defaults that is not defined before it in this document',
+        origin: { file: 'm.yaml', line: 9 },
+      },
+    ]);
+    const list = cm('x', 'spec:\n  base: &base [1, 2]\n  merged:\n    a: 1\n    <<: [*base]\n');
+    expect(yaml(list).problems).toEqual([
+      {
+        message:
+          'the merge key "<<" must be given a mapping, an alias of one, or a list of those (as in "<<: *defaults")',
+        origin: { file: 'm.yaml', line: 9 },
+      },
+    ]);
+  });
+
+  it('refuses a document after a %YAML directive, as kubectl does, instead of reading it as YAML 1.2', () => {
+    // kubectl 1.36 on this document: "error converting YAML to JSON: yaml: found incompatible YAML
+    // document". Read as YAML 1.2 it would mean mode 644 and flag "yes"; kubectl's YAML 1.1 reads 420 and
+    // true, as nopea does without the directive.
+    const body = cm('modes', 'data:\n  mode: "0644"\nspec:\n  mode: 0644\n  flag: yes\n');
+    const parsed = yaml(`# modes\n%YAML 1.2\n---\n${body}---\n${cm('next')}`);
+    expect(parsed.problems).toEqual([
+      {
+        message: 'kubectl cannot read a document that follows the YAML directive "%YAML 1.2"',
+        origin: { file: 'm.yaml', line: 2 },
+        hint: 'remove the directive: kubectl (and so nopea) reads every manifest as YAML 1.1, where 0644 is octal and yes is true',
+      },
+    ]);
+    expect(parsed.manifests.map((m) => m.object.metadata.name)).toEqual(['next']);
+    // kubectl refuses %YAML 1.1 and %TAG too ("did not find expected <document start>").
+    for (const directive of ['%YAML 1.1', '%TAG !e! tag:example.com,2000:']) {
+      expect(yaml(`${directive}\n---\n${body}`).problems[0]!.origin).toEqual({ file: 'm.yaml', line: 1 });
+    }
+    expect(objects(body)[0]!.spec).toEqual({ mode: 420, flag: true });
+  });
+});
+
 describe('parseManifests: JSON', () => {
   it('reads a single object and a List with item lines', () => {
     const single = objects(

@@ -89,4 +89,47 @@ describe('checkObject', () => {
       expect.stringMatching(/^metadata.annotations total \d+ bytes/),
     ]);
   });
+
+  it('rejects kinds and apiVersions that no API server can serve, naming them', () => {
+    for (const kind of [
+      'a/../b',
+      '/',
+      '..',
+      'Deploy ment',
+      ' Deployment',
+      'Config.Map',
+      '9Lives',
+      'x'.repeat(64),
+    ]) {
+      expect(problems(object({ name: 'a' }, kind)), kind).toEqual([
+        `kind ${JSON.stringify(kind)} is not a valid kind: use a letter followed by letters, digits and "-" (at most 63 characters), e.g. Deployment`,
+      ]);
+    }
+    expect(problems(object({ name: 'a' }, '  '))).toEqual(['kind is empty']);
+    for (const kind of ['Deployment', 'HorizontalPodAutoscaler', 'Widget2', 'my-kind']) {
+      expect(problems(object({ name: 'a' }, kind)), kind).toEqual([]);
+    }
+    expect(problems(object({ name: 'a' }, 'ConfigMap', '../v1'))).toEqual([
+      expect.stringMatching(/^apiVersion "\.\.\/v1" has the API group "\.\.", which is not valid/),
+    ]);
+    expect(problems(object({ name: 'a' }, 'ConfigMap', 'V1'))).toEqual([
+      expect.stringMatching(/^apiVersion "V1" has the version "V1", which is not valid/),
+    ]);
+    for (const apiVersion of [
+      'v1',
+      'apps/v1',
+      'cert-manager.io/v1alpha2',
+      'kustomize.config.k8s.io/v1beta1',
+    ]) {
+      expect(problems(object({ name: 'a' }, 'ConfigMap', apiVersion)), apiVersion).toEqual([]);
+    }
+  });
+
+  it('rejects namespaces that are no DNS label, such as a path', () => {
+    for (const ns of ['../../etc', 'Not_Valid', 'a.b', 'x'.repeat(64)]) {
+      expect(problems(object({ name: 'a', namespace: ns })), ns).toEqual([
+        expect.stringMatching(/^metadata\.namespace ".*" is not a valid namespace name: use lowercase/),
+      ]);
+    }
+  });
 });
