@@ -1,7 +1,8 @@
 /**
- * File/line annotations from a run: every problem of an error becomes an `error` on the manifest it is
- * about (from its origin, or from the plan entry of the object it names), every drifted object a
- * `warning` on its origin. Pure: the entry point hands them to `@actions/core`.
+ * File/line annotations from a run: problems of an error become `error`s on the manifest they are
+ * about (from the origin, or from the plan entry of the object named), drifted objects `warning`s on
+ * their origin. Each list is capped (ANNOTATIONS_PER_LEVEL), the rest counted in a last annotation.
+ * Pure: the entry point hands them to `@actions/core`.
  */
 import type { ErrorKind, NopeaError, Origin, Problem } from '../errors.js';
 import type { Plan, PlanEntry } from '../plan/types.js';
@@ -12,6 +13,42 @@ export interface Annotation {
   title: string;
   file?: string;
   line?: number;
+}
+
+/**
+ * Most annotations of one level (error, warning) a list holds, the count of the rest included.
+ * GitHub shows about 10 of each level per step and drops the others, so more only flood the log
+ * (100,000 invalid documents would be 100,000 workflow commands).
+ */
+export const ANNOTATIONS_PER_LEVEL = 10;
+
+/**
+ * The annotations of each level up to ANNOTATIONS_PER_LEVEL, in order; over the cap the last place
+ * goes to one that counts the rest ("and 99,991 more errors"), so the count is among those shown.
+ */
+export function capAnnotations(list: Annotation[], perLevel = ANNOTATIONS_PER_LEVEL): Annotation[] {
+  const total = { error: 0, warning: 0 };
+  for (const a of list) total[a.level]++;
+  const room = (level: Annotation['level']): number =>
+    total[level] > perLevel ? Math.max(0, perLevel - 1) : perLevel;
+  const kept = { error: 0, warning: 0 };
+  const out: Annotation[] = [];
+  for (const a of list) {
+    if (kept[a.level] >= room(a.level)) continue;
+    out.push(a);
+    kept[a.level]++;
+  }
+  for (const level of ['error', 'warning'] as const) {
+    const rest = total[level] - kept[level];
+    if (rest === 0) continue;
+    const noun = level === 'error' ? 'errors' : 'warnings';
+    out.push({
+      level,
+      title: list.find((a) => a.level === level)!.title,
+      message: `and ${rest.toLocaleString('en-US')} more ${noun}, not annotated`,
+    });
+  }
+  return out;
 }
 
 const TITLE: Record<ErrorKind, string> = {
@@ -44,7 +81,7 @@ function problemText(p: Problem): string {
   return `${p.message}${what}${p.hint ? `\nhint: ${p.hint}` : ''}`;
 }
 
-/** One `error` annotation per problem, on its manifest when it has one. */
+/** An `error` annotation per problem, on its manifest when it has one (cap the step's list once). */
 export function errorAnnotations(err: NopeaError, plans: Plan[] = []): Annotation[] {
   const origins = originsById(plans);
   return err.problems.map((p) =>

@@ -8,7 +8,7 @@
  */
 import path from 'node:path';
 import { NopeaError, type Problem } from '../errors.js';
-import { parseDuration } from '../surface/duration.js';
+import { parseDuration } from '../duration.js';
 import { parsePruneLimit, type PruneLimit } from '../apply/guard.js';
 import type { CiProvenance } from '../state/repository.js';
 import type { SyncOptions } from '../surface/sync-types.js';
@@ -204,6 +204,7 @@ export interface ActionContext {
   /** Extra http header for the state branch's fetch and push. */
   gitAuthHeader?: string;
   signal?: AbortSignal;
+  hurry?: AbortSignal;
   onEvent?: SyncOptions['onEvent'];
 }
 
@@ -230,6 +231,7 @@ export function toSyncOptions(inputs: ActionInputs, ctx: ActionContext): SyncOpt
     opts.forceConflicts = inputs.forceConflicts;
     if (inputs.maxPrune) opts.maxPrune = inputs.maxPrune;
     if (ctx.signal) opts.signal = ctx.signal;
+    if (ctx.hurry) opts.hurry = ctx.hurry;
     if (ctx.onEvent) opts.onEvent = ctx.onEvent;
   }
   return opts;

@@ -9,13 +9,13 @@ import os from 'node:os';
 import path from 'node:path';
 import * as core from '@actions/core';
 import { NopeaError, errorMessage } from '../errors.js';
-import { formatDuration } from '../surface/duration.js';
+import { formatDuration } from '../duration.js';
 import { renderText, summaryLine } from '../plan/render.js';
 import type { Plan } from '../plan/types.js';
 import { diff } from '../surface/diff.js';
 import { sync } from '../surface/sync.js';
 import type { SyncEvent, SyncResult } from '../surface/sync-types.js';
-import { driftAnnotations, errorAnnotations, type Annotation } from './annotations.js';
+import { capAnnotations, driftAnnotations, errorAnnotations, type Annotation } from './annotations.js';
 import { gitAuthHeader, tokenSecrets } from './auth.js';
 import {
   DISPATCHABLE,
@@ -36,6 +36,7 @@ import {
   type ActionOutputs,
 } from './outputs.js';
 import { renderSummary, type SummaryInput } from './summary.js';
+import { Cancellation } from '../surface/cancellation.js';
 import { serviceStatus } from '../surface/outcome.js';
 import { ciProvenance } from '../state/repository.js';
 
@@ -156,11 +157,14 @@ export async function runAction(): Promise<number> {
   const env = process.env;
   const groups = new Groups();
   const cleanups: (() => Promise<void>)[] = [];
-  const controller = new AbortController();
   // The runner cancels a job with SIGINT, then SIGTERM: stop new writes, still record the outcome.
+  const cancellation = new Cancellation();
   const onSignal = (sig: NodeJS.Signals): void => {
-    core.warning(`${sig} received: finishing writes in flight and recording the outcome`);
-    controller.abort();
+    core.warning(
+      cancellation.cancel() === 'stop'
+        ? `${sig} received: no new writes start; finishing those in flight and recording the outcome`
+        : `${sig} received again: cutting requests in flight short; the outcome is still recorded`,
+    );
   };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
@@ -170,6 +174,7 @@ export async function runAction(): Promise<number> {
   let result: { outputs: ActionOutputs; exitCode: number };
   let summary: SummaryInput;
   let failure: unknown;
+  const annotations: Annotation[] = [];
   try {
     // Credentials are masked before anything else can print them.
     const token = core.getInput('token');
@@ -189,7 +194,8 @@ export async function runAction(): Promise<number> {
     const workspace = path.resolve(env.GITHUB_WORKSPACE || process.cwd());
     const ctx: ActionContext = {
       workspace,
-      signal: controller.signal,
+      signal: cancellation.signal,
+      hurry: cancellation.hurry,
       provenance: ciProvenance(env),
     };
     if (inputs.token) ctx.gitAuthHeader = gitAuthHeader(inputs.token);
@@ -219,10 +225,10 @@ export async function runAction(): Promise<number> {
       logSyncResult(synced);
       result = syncOutputs(synced);
       summary = { command, status: result.outputs.status, services: synced.services, wait: inputs.wait };
-      for (const s of synced.services) if (s.error) annotate(errorAnnotations(s.error, plans));
+      for (const s of synced.services) if (s.error) annotations.push(...errorAnnotations(s.error, plans));
       failure = synced.services.find((s) => s.error)?.error;
     }
-    annotate(driftAnnotations(plans));
+    annotations.push(...driftAnnotations(plans));
   } catch (err) {
     groups.end();
     failure = err;
@@ -230,7 +236,7 @@ export async function runAction(): Promise<number> {
     const error =
       err instanceof NopeaError ? err : new NopeaError('internal', errorMessage(err), { cause: err });
     if (!(err instanceof NopeaError) && err instanceof Error && err.stack) core.debug(err.stack);
-    annotate(errorAnnotations(error, plans));
+    annotations.push(...errorAnnotations(error, plans));
     summary = { command, status: result.outputs.status, error };
   } finally {
     process.off('SIGINT', onSignal);
@@ -240,6 +246,8 @@ export async function runAction(): Promise<number> {
     }
   }
 
+  // The runner shows only a few annotations per step: the step's list is capped once, with a count.
+  annotate(capAnnotations(annotations));
   // Reporting must not hide the run's outcome: each part fails on its own as a warning.
   try {
     for (const [name, value] of Object.entries(result.outputs)) core.setOutput(name, value);

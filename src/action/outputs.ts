@@ -7,7 +7,7 @@
  * result means is `surface/outcome.ts`'s to say; this file only turns it into outputs.
  */
 import { errorMessage } from '../errors.js';
-import { hasChanges, type Plan } from '../plan/types.js';
+import { hasChanges, releasedFromInventory, type Plan } from '../plan/types.js';
 import type { DiffResult } from '../surface/diff.js';
 import { errorExitCode, errorStatus, syncExitCode, syncStatus, type Status } from '../surface/outcome.js';
 import type { ServiceSyncResult, SyncResult } from '../surface/sync-types.js';
@@ -33,7 +33,7 @@ export interface Counts {
 /** What a plan would do: objects a sync would create, update (git changes and drift), prune. */
 export function planCounts(plan: Plan): Counts {
   const c = plan.counts;
-  const prunable = plan.entries.filter((e) => e.action === 'prune' && !e.pruneDisabled).length;
+  const prunable = plan.entries.filter((e) => e.action === 'prune' && !releasedFromInventory(e)).length;
   return {
     created: c.create,
     updated: c.update + c.drift + c.conflict,

@@ -5,9 +5,9 @@
  * explicit note, and anything still too long is cut with a "truncated" note. Secret values are masked
  * in plans already. Pure.
  */
-import { formatDuration } from '../surface/duration.js';
+import { formatDuration } from '../duration.js';
 import { formatProblem, type NopeaError } from '../errors.js';
-import { renderMarkdown, summaryLine } from '../plan/render.js';
+import { fenced, renderMarkdown, summaryLine } from '../plan/render.js';
 import type { Plan } from '../plan/types.js';
 import type { ServiceSyncResult } from '../surface/sync-types.js';
 import type { ActionCommand } from './inputs.js';
@@ -35,11 +35,18 @@ export interface SummaryInput {
 
 const bytes = (s: string): number => Buffer.byteLength(s);
 
-/** A fenced block that no backtick run inside the text can close early. */
-export function fenced(text: string, lang = 'text'): string {
-  const longest = Math.max(2, ...[...text.matchAll(/`+/g)].map((m) => m[0].length));
-  const fence = '`'.repeat(longest + 1);
-  return `${fence}${lang}\n${text}\n${fence}\n`;
+/**
+ * The fence left open at the end of Markdown, if any. A fence closes only with a line of at least as
+ * many backticks and nothing else, so a shorter run inside a `fenced` block does not count.
+ */
+function openFence(text: string): string | undefined {
+  let open: string | undefined;
+  for (const m of text.matchAll(/^(`{3,})(.*)$/gm)) {
+    const [, run = '', rest = ''] = m;
+    if (open === undefined) open = run;
+    else if (run.length >= open.length && rest.trim() === '') open = undefined;
+  }
+  return open;
 }
 
 function truncationNote(max: number): string {
@@ -62,8 +69,8 @@ export function clampMarkdown(text: string, max: number): string {
   const nl = cut.lastIndexOf('\n');
   if (nl > 0) cut = cut.slice(0, nl);
   let closing = '';
-  const fences = cut.match(/^`{3,}/gm) ?? [];
-  if (fences.length % 2 === 1) closing += `\n${fences[fences.length - 1]}`;
+  const fence = openFence(cut);
+  if (fence) closing += `\n${fence}`;
   const opened = (cut.match(/<details>/g) ?? []).length - (cut.match(/<\/details>/g) ?? []).length;
   for (let i = 0; i < opened; i++) closing += '\n</details>';
   return `${cut}${closing}${note}`;

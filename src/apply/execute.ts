@@ -1,15 +1,17 @@
 /**
  * Stage 7 for the direct strategy: server-side apply of the plan in dependency order. Waves of equal
  * rank run concurrently (bounded by the client); CRDs are waited for until Established before the
- * resources that need them. Unchanged objects are not written. After a failure no new wave starts.
+ * resources that need them. Unchanged objects are not written. After a failure, a signal, or a
+ * refusal from `mayWrite` (the lock is no longer safely held) no new wave starts and what was not
+ * written is `skipped`; every object gets a result, and nothing here throws.
  */
-import { setTimeout as sleep } from 'node:timers/promises';
 import { NopeaError, type Problem } from '../errors.js';
 import type { KubeClient } from '../cluster/client.js';
-import { ApiError, conflictFields } from '../cluster/errors.js';
+import { ApiError, RequestCutShort, conflictFields, invalidObjectReason } from '../cluster/errors.js';
 import { describeApiError } from '../cluster/explain.js';
 import { applyObject, deleteObject, getObject } from '../cluster/objects.js';
 import { assess } from '../health/rules.js';
+import { poll, retry } from '../poll.js';
 import type { DesiredObject } from '../resources/identify.js';
 import { intentOf } from '../resources/normalize.js';
 import type { KubeObject, ResourceId } from '../resources/object.js';
@@ -22,11 +24,17 @@ export type ObjectAction = 'created' | 'configured' | 'unchanged' | 'pruned' | '
 export interface ObjectResult {
   id: ResourceId;
   action: ObjectAction;
-  /** The object as the server stored it (applied objects only). */
+  /** The object as the server stored it (written objects only, failed ones included: a CRD never Established). */
   applied?: KubeObject;
   /** The intent that was applied (what last-applied records). */
   intent?: KubeObject;
   problem?: Problem;
+  /** The cluster refused the object itself as invalid: the manifest is at fault, not the deploy. */
+  invalid?: boolean;
+  /** For a skipped object: the error that stopped the writes before it (see `mayWrite`). */
+  stoppedBy?: NopeaError;
+  /** A failed write cut short in flight: it may have been applied, so the record keeps tracking it. */
+  uncertain?: boolean;
 }
 
 export interface ApplyAllOptions {
@@ -38,6 +46,11 @@ export interface ApplyAllOptions {
   onResult?: (r: ObjectResult) => void;
   /** Bound on waiting for a CRD to be Established. */
   crdTimeoutMs?: number;
+  /**
+   * Asked before each wave whether writing may go on (the service lock is still safely held). An
+   * error stops the writes: that wave and the rest are skipped with it, and applyFailure reports it.
+   */
+  mayWrite?: () => NopeaError | undefined;
 }
 
 export interface ApplyItem {
@@ -61,39 +74,53 @@ function failure(item: ApplyItem, message: string, hint?: string): ObjectResult 
   return { id: item.desired.id, action: 'failed', problem };
 }
 
-async function waitGone(
-  client: KubeClient,
-  d: DesiredObject,
-  timeoutMs: number,
-  signal?: AbortSignal,
-): Promise<boolean> {
-  const deadline = Date.now() + timeoutMs;
-  for (let delay = 250; Date.now() < deadline; delay = Math.min(delay * 2, 2000)) {
-    if (!(await getObject(client, d.type, d.ref.namespace, d.ref.name))) return true;
-    await sleep(delay, undefined, { signal });
-  }
-  return false;
+/** How the waits here look again: soon, then every 2 s. */
+const WAIT_BACKOFF = { initialMs: 250, maxMs: 2_000, jitter: 0 };
+
+/** How long `--recreate-on-immutable` waits for the deleted object to be gone. */
+const RECREATE_WAIT_MS = 120_000;
+
+/** Whether the object is gone within the bound. */
+async function waitGone(client: KubeClient, d: DesiredObject, timeoutMs: number): Promise<boolean> {
+  const gone = await poll(
+    async () =>
+      (await getObject(client, d.type, d.ref.namespace, d.ref.name))
+        ? { done: false }
+        : { done: true, value: true },
+    { timeoutMs, backoff: WAIT_BACKOFF },
+  );
+  return gone.ok;
 }
 
+/**
+ * Waits until a CRD is Established: undefined when it is, or when the signal ended the wait (then
+ * no later wave is applied, so nothing needs the CRD); otherwise why it is not.
+ */
 async function waitEstablished(
   client: KubeClient,
   d: DesiredObject,
   timeoutMs: number,
   signal?: AbortSignal,
 ): Promise<string | undefined> {
-  const deadline = Date.now() + timeoutMs;
-  let last = 'not yet observed';
-  for (let delay = 200; Date.now() < deadline; delay = Math.min(delay * 2, 2000)) {
-    const obj = await getObject(client, d.type, '', d.ref.name);
-    if (obj) {
+  const established = await poll<string | undefined>(
+    async () => {
+      let obj: KubeObject | undefined;
+      try {
+        obj = await getObject(client, d.type, '', d.ref.name);
+      } catch (err) {
+        return { done: true, value: describeApiError(err, `reading ${d.id}`).problems[0]!.message };
+      }
+      if (!obj) return { done: false, reason: 'not yet observed' };
       const a = assess(obj, {});
-      if (a.state === 'ready') return undefined;
-      last = a.message;
-      if (a.state === 'failed') return last;
-    }
-    await sleep(delay, undefined, { signal });
-  }
-  return `not Established after ${Math.round(timeoutMs / 1000)} s (${last})`;
+      if (a.state === 'ready') return { done: true, value: undefined };
+      if (a.state === 'failed') return { done: true, value: a.message };
+      return { done: false, reason: a.message };
+    },
+    { timeoutMs, backoff: WAIT_BACKOFF, signal },
+  );
+  if (established.ok) return established.value;
+  if (established.why === 'aborted') return undefined;
+  return `not Established after ${Math.round(timeoutMs / 1000)} s (${established.last ?? 'not yet observed'})`;
 }
 
 /** A 404 because the object's namespace is not visible yet (the apiserver's admission cache lags a new namespace). */
@@ -106,6 +133,13 @@ function namespaceNotYetVisible(err: unknown, namespace: string, fresh: Readonly
   );
 }
 
+/** Retrying a NotFound while a CRD or Namespace applied a moment ago becomes served: about 10 s. */
+const NOT_YET_SERVED = { timeoutMs: 10_000, maxAttempts: 9, backoff: WAIT_BACKOFF };
+
+function skipped(id: ResourceId, stoppedBy?: NopeaError): ObjectResult {
+  return stoppedBy ? { id, action: 'skipped', stoppedBy } : { id, action: 'skipped' };
+}
+
 async function applyOne(
   client: KubeClient,
   item: ApplyItem,
@@ -114,28 +148,26 @@ async function applyOne(
 ): Promise<ObjectResult> {
   const { desired, entry } = item;
   if (entry.action === 'unchanged') return { id: desired.id, action: 'unchanged' };
-  if (opts.signal?.aborted) return { id: desired.id, action: 'skipped' };
+  if (opts.signal?.aborted) return skipped(desired.id);
   const intent = intentOf(desired.object);
   // Drift is taken back without --force-conflicts: those fields were nopea's until someone changed them.
   const force = opts.forceConflicts || (Boolean(entry.drift?.length) && !entry.conflicts?.length);
-  const attempt = async (): Promise<KubeObject> => {
-    // A CRD or Namespace applied a moment ago may not be served or admitted yet: retry NotFound briefly.
-    for (let i = 0; ; i++) {
-      try {
-        return await applyObject(client, desired.type, intent, { force });
-      } catch (err) {
-        const pending =
-          (desired.crdPending && err instanceof ApiError && err.status === 404) ||
-          namespaceNotYetVisible(err, desired.ref.namespace, freshNamespaces);
-        if (!pending || i >= 8) throw err;
-        await sleep(250 * (i + 1), undefined, { signal: opts.signal });
-      }
-    }
-  };
+  // A CRD or Namespace applied a moment ago may not be served or admitted yet.
+  const notYetServed = (err: unknown): boolean =>
+    (desired.crdPending && err instanceof ApiError && err.status === 404) ||
+    namespaceNotYetVisible(err, desired.ref.namespace, freshNamespaces);
   try {
-    const applied = await attempt();
+    const applied = await retry(() => applyObject(client, desired.type, intent, { force }), {
+      ...NOT_YET_SERVED,
+      retryable: notYetServed,
+      signal: opts.signal,
+    });
     return { id: desired.id, action: entry.action === 'create' ? 'created' : 'configured', applied, intent };
   } catch (err) {
+    // The signal ended the wait for its CRD or namespace: the object was never written.
+    if (opts.signal?.aborted && (notYetServed(err) || (err as Error).name === 'AbortError')) {
+      return skipped(desired.id);
+    }
     if (err instanceof ApiError && err.status === 409) {
       const fields = conflictFields(err).map((c) => `${c.field} (owned by ${c.manager})`);
       return failure(
@@ -154,9 +186,16 @@ async function applyOne(
         );
       }
       if (field) return recreate(client, item, intent, field, force, opts);
-      if (err.status === 400 || err.status === 422) {
-        return failure(item, `${desired.id}: the cluster rejected it: ${err.message}`, 'fix the manifest');
-      }
+    }
+    if (err instanceof RequestCutShort) {
+      return { ...failure(item, `${desired.id}: ${err.message}`), uncertain: true };
+    }
+    const invalid = invalidObjectReason(err);
+    if (invalid !== undefined) {
+      return {
+        ...failure(item, `${desired.id}: the cluster rejected it: ${invalid}`, 'fix the manifest'),
+        invalid: true,
+      };
     }
     const described = describeApiError(err, `apply of ${desired.id}`, desired.id);
     return {
@@ -167,7 +206,11 @@ async function applyOne(
   }
 }
 
-/** `--recreate-on-immutable`: delete (foreground, so dependents go first), wait until gone, apply again. */
+/**
+ * `--recreate-on-immutable`: delete (foreground, so dependents go first), wait until gone, apply
+ * again. A stopping run deletes nothing; once the delete went out, the wait and the re-create run to
+ * their end whatever the signal, so the object is never left deleted.
+ */
 async function recreate(
   client: KubeClient,
   item: ApplyItem,
@@ -177,14 +220,15 @@ async function recreate(
   opts: ApplyAllOptions,
 ): Promise<ObjectResult> {
   const { desired } = item;
+  if (opts.signal?.aborted) return skipped(desired.id);
   try {
     await deleteObject(client, desired.type, desired.ref.namespace, desired.ref.name, {
       propagationPolicy: 'Foreground',
     });
-    if (!(await waitGone(client, desired, 120_000, opts.signal))) {
+    if (!(await waitGone(client, desired, RECREATE_WAIT_MS))) {
       return failure(
         item,
-        `${desired.id}: deleted to re-create it (immutable ${field}), but it did not go away within 120 s`,
+        `${desired.id}: deleted to re-create it (immutable ${field}), but it did not go away within ${RECREATE_WAIT_MS / 1000} s`,
       );
     }
     const applied = await applyObject(client, desired.type, intent, { force });
@@ -208,14 +252,16 @@ export async function applyAll(
   const results: ObjectResult[] = [];
   const waves = applyWaves(items, (i) => i.desired.ref);
   const freshNamespaces = new Set<string>();
-  let stopped = false;
+  let failed = false;
+  let stoppedBy: NopeaError | undefined;
   for (const wave of waves) {
-    if (stopped || opts.signal?.aborted) {
+    if (!failed && !stoppedBy && !opts.signal?.aborted) stoppedBy = opts.mayWrite?.();
+    if (failed || stoppedBy || opts.signal?.aborted) {
       for (const item of wave) {
-        const r: ObjectResult = {
-          id: item.desired.id,
-          action: item.entry.action === 'unchanged' ? 'unchanged' : 'skipped',
-        };
+        const r =
+          item.entry.action === 'unchanged'
+            ? { id: item.desired.id, action: 'unchanged' as const }
+            : skipped(item.desired.id, stoppedBy);
         results.push(r);
         opts.onResult?.(r);
       }
@@ -238,7 +284,13 @@ export async function applyAll(
       )
         continue;
       const problem = await waitEstablished(client, item.desired, opts.crdTimeoutMs ?? 60_000, opts.signal);
-      if (problem) done[i] = failure(item, `${item.desired.id}: ${problem}`);
+      // Failed, but written: the CRD is in the cluster, and the record must keep tracking it.
+      if (problem)
+        done[i] = {
+          ...failure(item, `${item.desired.id}: ${problem}`),
+          applied: r.applied,
+          intent: r.intent,
+        };
     }
     for (const [i, item] of wave.entries()) {
       const { ref } = item.desired;
@@ -246,13 +298,33 @@ export async function applyAll(
         freshNamespaces.add(ref.name);
     }
     results.push(...done);
-    if (done.some((r) => r.action === 'failed')) stopped = true;
+    if (done.some((r) => r.action === 'failed')) failed = true;
   }
   return results;
 }
 
-/** Raises the first failures as one deploy error (exit 1), keeping every problem. */
+/**
+ * The failure the results amount to: the failed objects' problems as one error — `input` (exit 2)
+ * when the cluster refused every one of them as invalid before anything was written, `deploy`
+ * (exit 1) otherwise — or, when nothing failed, the error that stopped the writes (`mayWrite`).
+ */
 export function applyFailure(results: ObjectResult[]): NopeaError | undefined {
-  const problems = results.filter((r) => r.action === 'failed' && r.problem).map((r) => r.problem!);
-  return problems.length > 0 ? new NopeaError('deploy', problems) : undefined;
+  const failed = results.filter((r) => r.action === 'failed' && r.problem);
+  if (failed.length > 0) {
+    // Invalid input means nothing was changed (exit 2) only when nothing was: a rejection after earlier
+    // waves were written is a failed deploy.
+    const wrote = results.some(
+      (r) =>
+        r.applied !== undefined ||
+        r.action === 'created' ||
+        r.action === 'configured' ||
+        r.action === 'pruned',
+    );
+    const kind = !wrote && failed.every((r) => r.invalid) ? 'input' : 'deploy';
+    return new NopeaError(
+      kind,
+      failed.map((r) => r.problem!),
+    );
+  }
+  return results.find((r) => r.stoppedBy)?.stoppedBy;
 }

@@ -4,7 +4,7 @@
  */
 import { NopeaError, type Problem } from '../errors.js';
 import { parseId } from '../resources/object.js';
-import type { Plan, PlanEntry } from '../plan/types.js';
+import { releasedFromInventory, type Plan, type PlanEntry } from '../plan/types.js';
 
 /** Kinds never pruned unless named with `--allow-prune-kind`: deleting them destroys data or other apps. */
 export const PROTECTED_KINDS: readonly string[] = [
@@ -81,7 +81,7 @@ export function guardPlan(plan: Plan, opts: GuardOptions): GuardResult {
   const candidates = plan.entries.filter((e) => e.action === 'prune');
   for (const e of candidates) {
     if (!opts.prune) result.kept.push({ entry: e, reason: 'pruning is off (--no-prune)' });
-    else if (e.pruneDisabled) result.kept.push({ entry: e, reason: e.note ?? 'prune disabled' });
+    else if (releasedFromInventory(e)) result.kept.push({ entry: e, reason: e.note ?? 'prune disabled' });
     else result.prune.push(e);
   }
 

@@ -1,4 +1,5 @@
 import yargs, { type Argv } from 'yargs';
+import { EXIT } from '../surface/outcome.js';
 import { VERSION } from '../version.js';
 
 /** A command: what the top-level help shows, and how to register the real one. */
@@ -33,6 +34,15 @@ const COMMANDS: CommandSpec[] = [
   },
 ];
 
+/** A mistake on the command line: reported with the command's usage before anything runs. */
+class UsageError extends Error {}
+
+/** The command the command line names, for the usage hint. */
+function commandOf(argv: readonly string[]): CommandSpec | undefined {
+  const first = argv.find((a) => !a.startsWith('-'));
+  return COMMANDS.find((c) => c.name === first);
+}
+
 /** Parses argv and runs one nopea command. Resolves to the process exit code. */
 export async function main(argv: string[]): Promise<number> {
   let exitCode = 0;
@@ -66,10 +76,21 @@ export async function main(argv: string[]): Promise<number> {
       'Exit codes: 0 ok or nothing to do, 1 deploy failed, 2 invalid input (nothing changed), 3 diff --exit-code: changes pending.',
     )
     .fail((msg, err) => {
-      if (err) throw err;
-      process.stderr.write(`nopea: ${msg}\nRun \`nopea --help\` for usage.\n`);
-      exitCode = 2;
+      // Throwing here is what stops yargs before the command's handler runs: a mistyped flag must
+      // never start a deploy. Errors a handler throws are not usage errors and pass through.
+      if (err && !msg) throw err;
+      throw new UsageError(msg ?? err?.message ?? 'invalid command line');
     });
-  await parser.parseAsync();
+  try {
+    await parser.parseAsync();
+  } catch (err) {
+    if (!(err instanceof UsageError)) throw err;
+    const command = commandOf(argv);
+    const usage = command
+      ? `Usage: nopea ${command.command} [options]; \`nopea ${command.name} --help\` lists every option.`
+      : 'Run `nopea --help` for usage.';
+    process.stderr.write(`nopea: ${err.message}\n${usage}\nNothing was run.\n`);
+    return EXIT.refused;
+  }
   return exitCode;
 }

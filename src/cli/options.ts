@@ -13,27 +13,41 @@ export function withRunOptions<T>(y: Argv<T>) {
       array: true,
       describe: 'manifest files or directories (default: from nopea.yaml)',
     })
-    .option('service', { alias: 's', type: 'string', describe: 'service name (state is kept per service)' })
+    .option('service', {
+      requiresArg: true,
+      alias: 's',
+      type: 'string',
+      describe: 'service name (state is kept per service)',
+    })
     .option('namespace', {
+      requiresArg: true,
       alias: 'n',
       type: 'string',
       describe: 'namespace for namespaced objects that name none',
     })
     .option('kubeconfig', {
+      requiresArg: true,
       type: 'string',
       describe: 'kubeconfig file (default: KUBECONFIG, ~/.kube/config, in-cluster)',
     })
-    .option('context', { type: 'string', describe: 'kubeconfig context' })
+    .option('context', { requiresArg: true, type: 'string', describe: 'kubeconfig context' })
     .option('state-branch', {
+      requiresArg: true,
       type: 'string',
       describe: 'git branch holding .nopea/ state (default: nopea-state)',
     })
-    .option('state-remote', { type: 'string', describe: 'git remote of the state branch (default: origin)' })
+    .option('state-remote', {
+      requiresArg: true,
+      type: 'string',
+      describe: 'git remote of the state branch (default: origin)',
+    })
     .option('kubectl', {
+      requiresArg: true,
       type: 'string',
       describe: 'kubectl used to render kustomizations (default: NOPEA_KUBECTL or PATH)',
     })
     .option('output', {
+      requiresArg: true,
       alias: 'o',
       choices: ['text', 'json'] as const,
       default: 'text' as const,

@@ -3,7 +3,7 @@
  */
 import { styleText } from 'node:util';
 import type { SyncEvent } from '../surface/sync-types.js';
-import { formatDuration } from '../surface/duration.js';
+import { formatDuration } from '../duration.js';
 
 export interface ProgressOptions {
   stream: NodeJS.WriteStream;

@@ -1,12 +1,13 @@
 /**
  * The one HTTP client every Kubernetes API call goes through. Requests and responses are raw JSON
  * (typed client models drop fields they do not know). It owns keep-alive connections, bounded
- * concurrency, retries of transient failures and request accounting.
+ * concurrency, a deadline per attempt, retries of transient failures and request accounting.
  */
 import https from 'node:https';
 import http from 'node:http';
-import { setTimeout as sleep } from 'node:timers/promises';
-import { ApiError, isTransient, retryAfterMs } from './errors.js';
+import { formatDuration } from '../duration.js';
+import { retry } from '../poll.js';
+import { ApiError, RequestCutShort, isTransient, retryAfterMs } from './errors.js';
 
 export type Verb = 'get' | 'list' | 'dry-run' | 'apply' | 'create' | 'update' | 'delete' | 'discovery';
 
@@ -29,6 +30,7 @@ export interface RequestOptions {
   verb: Verb;
   /** Statuses returned instead of thrown (e.g. 404 for a GET of something that may not exist). */
   allow?: number[];
+  /** Deadline of one attempt, instead of the client's. */
   timeoutMs?: number;
   signal?: AbortSignal;
 }
@@ -44,7 +46,10 @@ export interface ClientOptions {
   concurrency?: number;
   /** Attempts per request, first one included. */
   maxAttempts?: number;
-  /** Per-attempt timeout. */
+  /**
+   * Deadline of one attempt, from connecting to the last byte of the body (default 30 s). A server
+   * that trickles bytes never lets a socket go idle, so only a deadline on the whole exchange ends it.
+   */
   timeoutMs?: number;
   /** Upper bound of one backoff wait. */
   maxBackoffMs?: number;
@@ -98,6 +103,7 @@ export class KubeClient {
   private readonly maxAttempts: number;
   private readonly timeoutMs: number;
   private readonly maxBackoffMs: number;
+  private readonly inFlight = new Set<AbortController>();
 
   constructor(
     readonly transport: Transport,
@@ -113,26 +119,52 @@ export class KubeClient {
     return this.transport.server.origin;
   }
 
+  /**
+   * Cuts short every request in flight now (a second signal while a run stops): each fails as aborted
+   * at once, retries included. Requests sent afterwards (releasing the lock) are not affected.
+   */
+  cutInFlight(): void {
+    for (const controller of this.inFlight) controller.abort();
+  }
+
   /** Sends one request, retrying transient failures with jittered exponential backoff. */
   async request<T = unknown>(opts: RequestOptions): Promise<Response<T>> {
+    const cut = new AbortController();
+    this.inFlight.add(cut);
+    try {
+      const signal = opts.signal ? AbortSignal.any([opts.signal, cut.signal]) : cut.signal;
+      return await this.send<T>({ ...opts, signal });
+    } catch (err) {
+      if (cut.signal.aborted) throw new RequestCutShort(`${opts.method} ${opts.path}`);
+      throw err;
+    } finally {
+      this.inFlight.delete(cut);
+    }
+  }
+
+  private send<T>(opts: RequestOptions): Promise<Response<T>> {
     this.stats.byVerb[opts.verb]++;
-    let attempt = 0;
-    for (;;) {
-      attempt++;
-      try {
-        const res = await this.limiter.run(() => this.once<T>(opts));
+    const attemptMs = opts.timeoutMs ?? this.timeoutMs;
+    return retry(
+      async () => {
+        const res = await this.limiter.run(() => this.once<T>(opts, attemptMs));
         if (res.status >= 200 && res.status < 300) return res;
         if (opts.allow?.includes(res.status)) return res;
         throw ApiError.fromResponse(opts.method, this.pathWithQuery(opts), res.status, res.body, res.headers);
-      } catch (err) {
-        if (opts.signal?.aborted) throw err;
-        if (attempt >= this.maxAttempts || !isTransient(err)) throw err;
-        this.stats.retries++;
-        const backoff = Math.min(this.maxBackoffMs, 250 * 2 ** (attempt - 1));
-        const wait = retryAfterMs(err) ?? backoff / 2 + Math.random() * (backoff / 2);
-        await sleep(Math.min(wait, this.maxBackoffMs), undefined, { signal: opts.signal });
-      }
-    }
+      },
+      {
+        // The attempt count is the bound that matters; this only has to let every attempt and wait run.
+        timeoutMs: this.maxAttempts * (attemptMs + this.maxBackoffMs),
+        maxAttempts: this.maxAttempts,
+        backoff: { initialMs: 250, maxMs: this.maxBackoffMs },
+        retryable: isTransient,
+        retryAfterMs,
+        onRetry: () => {
+          this.stats.retries++;
+        },
+        signal: opts.signal,
+      },
+    );
   }
 
   private pathWithQuery(opts: RequestOptions): string {
@@ -142,7 +174,7 @@ export class KubeClient {
     return qs ? `${opts.path}?${qs}` : opts.path;
   }
 
-  private async once<T>(opts: RequestOptions): Promise<Response<T>> {
+  private async once<T>(opts: RequestOptions, deadlineMs: number): Promise<Response<T>> {
     const url = new URL(this.pathWithQuery(opts), this.transport.server);
     const payload = opts.body === undefined ? undefined : Buffer.from(JSON.stringify(opts.body));
     const headers: Record<string, string> = {
@@ -162,8 +194,9 @@ export class KubeClient {
         (res) => {
           const chunks: Buffer[] = [];
           res.on('data', (c: Buffer) => chunks.push(c));
-          res.on('error', reject);
+          res.on('error', fail);
           res.on('end', () => {
+            clearTimeout(deadline);
             const text = Buffer.concat(chunks).toString('utf8');
             let body: unknown = text;
             if (text && (res.headers['content-type'] ?? '').includes('json')) {
@@ -177,14 +210,22 @@ export class KubeClient {
           });
         },
       );
-      req.setTimeout(opts.timeoutMs ?? this.timeoutMs, () => {
+      // Coded like a dropped connection, so it is retried: the next attempt may reach a healthier server.
+      const deadline = setTimeout(() => {
         req.destroy(
-          Object.assign(new Error(`request timed out: ${opts.method} ${url.pathname}`), {
-            code: 'ETIMEDOUT',
-          }),
+          Object.assign(
+            new Error(
+              `${opts.method} ${url.pathname}: no complete response within ${formatDuration(deadlineMs)}`,
+            ),
+            { code: 'ETIMEDOUT' },
+          ),
         );
-      });
-      req.on('error', reject);
+      }, deadlineMs);
+      function fail(err: Error): void {
+        clearTimeout(deadline);
+        reject(err);
+      }
+      req.on('error', fail);
       if (payload) req.write(payload);
       req.end();
     });

@@ -115,7 +115,29 @@ export async function connect(opts: ConnectOptions = {}): Promise<KubeClient> {
       hint: 'pass --context NAME or set current-context in the kubeconfig',
     });
   }
-  return new KubeClient(await transportFor(kc, cluster.server, source), opts.client);
+  const server = serverUrl(cluster.server);
+  if (!server) {
+    throw new NopeaError('input', {
+      message: `kubeconfig ${source}: context "${kc.getCurrentContext()}" uses cluster "${cluster.name}", whose server ${JSON.stringify(cluster.server)} is not a URL`,
+      hint: 'set clusters[].cluster.server to the API server address, e.g. https://HOST:6443',
+    });
+  }
+  return new KubeClient(await transportFor(kc, server, source), opts.client);
+}
+
+/**
+ * The API server's address as client-go reads it: a URL with an http(s) scheme, or a bare
+ * `host:port`, which means https. Undefined when it is neither.
+ */
+function serverUrl(server: string): URL | undefined {
+  const candidate = /^[a-z][a-z0-9+.-]*:\//i.test(server) ? server : `https://${server}`;
+  let url: URL;
+  try {
+    url = new URL(candidate);
+  } catch {
+    return undefined;
+  }
+  return (url.protocol === 'https:' || url.protocol === 'http:') && url.hostname ? url : undefined;
 }
 
 /** Auth headers and TLS material as client-node resolves them (exec and OIDC plugins included). */
@@ -138,7 +160,7 @@ async function resolveAuth(
 }
 
 /** Transport for a loaded kubeconfig: one keep-alive agent, auth headers refreshed when they can expire. */
-async function transportFor(kc: KubeConfig, server: string, source: string): Promise<Transport> {
+async function transportFor(kc: KubeConfig, url: URL, source: string): Promise<Transport> {
   let first: Awaited<ReturnType<typeof resolveAuth>>;
   try {
     first = await resolveAuth(kc);
@@ -151,7 +173,6 @@ async function transportFor(kc: KubeConfig, server: string, source: string): Pro
   const user = kc.getCurrentUser();
   // Exec and auth-provider credentials expire; client-node caches them until then.
   const dynamic = Boolean(user?.exec || user?.authProvider);
-  const url = new URL(server);
   const agentOptions = { keepAlive: true, maxSockets: 32, ...first.tls };
   return {
     server: url,

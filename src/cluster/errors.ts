@@ -87,10 +87,43 @@ const TRANSIENT_CODES = new Set([
   'UND_ERR_SOCKET',
 ]);
 
+/**
+ * Server-side apply cannot build its typed patch when a manifest value has the wrong type
+ * (`replicas: two`). The API server answers that with a 500, though the request, not the server,
+ * is at fault: `failed to create typed patch object (web/api; apps/v1, Kind=Deployment):
+ * .spec.replicas: expected numeric (int or float), got string`; several fields come as
+ * `errors:` followed by one indented line each.
+ */
+const TYPED_PATCH_FAILURE = /failed to create typed patch object(?: \([^)]*\))?: /;
+
+/**
+ * Why the server refused an object itself, in its words (for a type error, the field paths and what
+ * each expected), or undefined when the failure is not the object's. Invalid objects (400, 422) and
+ * values of the wrong type (SSA's 500) are the manifest's to fix: never worth a retry.
+ */
+export function invalidObjectReason(err: unknown): string | undefined {
+  if (!(err instanceof ApiError)) return undefined;
+  if (err.status === 400 || err.status === 422) return err.message;
+  if (err.status !== 500) return undefined;
+  const typed = TYPED_PATCH_FAILURE.exec(err.message);
+  if (!typed) return undefined;
+  return (
+    err.message
+      .slice(typed.index + typed[0].length)
+      .replace(/^\s*errors:\s*/, '')
+      .split(/\n\s*/)
+      .filter(Boolean)
+      .join('; ')
+      // The server prints a scalar it did not expect as the Go value holding it.
+      .replace(/&value\.valueUnstructured\{Value:(.*?)\}/g, '$1')
+  );
+}
+
 /** Whether a failure is worth retrying: server overload, 5xx, dropped or timed-out connections. */
 export function isTransient(err: unknown): boolean {
   if (err instanceof ApiError) {
     if (err.status === 429) return true;
+    if (invalidObjectReason(err) !== undefined) return false;
     // 501 and 505 (the server lacks the feature or protocol) will not get better on retry.
     return err.status >= 500 && err.status !== 501 && err.status !== 505;
   }
@@ -112,4 +145,15 @@ export function conflictFields(err: ApiError): { field: string; manager: string 
       field: c.field ?? '?',
       manager: /conflict with "([^"]+)"/.exec(c.message ?? '')?.[1] ?? 'another manager',
     }));
+}
+
+/**
+ * A request cut short in flight by a second signal. Whether it reached the cluster is unknown: a
+ * write may or may not have been applied.
+ */
+export class RequestCutShort extends Error {
+  constructor(readonly request: string) {
+    super(`${request} was cut short by a second signal; it may or may not have reached the cluster`);
+    this.name = 'RequestCutShort';
+  }
 }

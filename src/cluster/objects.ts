@@ -91,14 +91,34 @@ export async function applyObject(
 
 export type PropagationPolicy = 'Foreground' | 'Background' | 'Orphan';
 
-/** DELETE; resolves false when the object was already gone. */
+/** Which object a DELETE may remove: only the one with this uid (and, when given, this resourceVersion). */
+export interface DeletePreconditions {
+  uid: string;
+  resourceVersion?: string;
+}
+
+export interface DeleteObjectOptions {
+  propagationPolicy?: PropagationPolicy;
+  dryRun?: boolean;
+  preconditions?: DeletePreconditions;
+  signal?: AbortSignal;
+}
+
+/**
+ * What a DELETE did: `deleted`; `gone` when nothing had that name; `changed` when the object with that
+ * name failed the preconditions (re-created under a new uid, or written since that resourceVersion),
+ * so it was left alone. Without preconditions a 409 is not expected and is thrown like any failure.
+ */
+export type DeleteOutcome = 'deleted' | 'gone' | 'changed';
+
+/** DELETE one object, guarded by preconditions when they are given. */
 export async function deleteObject(
   client: KubeClient,
   type: ResourceType,
   namespace: string,
   name: string,
-  opts: { propagationPolicy?: PropagationPolicy; dryRun?: boolean; signal?: AbortSignal } = {},
-): Promise<boolean> {
+  opts: DeleteObjectOptions = {},
+): Promise<DeleteOutcome> {
   const res = await client.request({
     method: 'DELETE',
     path: resourcePath(type, namespace, name),
@@ -107,10 +127,13 @@ export async function deleteObject(
       kind: 'DeleteOptions',
       apiVersion: 'v1',
       propagationPolicy: opts.propagationPolicy ?? 'Background',
+      ...(opts.preconditions ? { preconditions: opts.preconditions } : {}),
     },
     verb: 'delete',
-    allow: [404],
+    // The API server answers a failed precondition with 409 Conflict.
+    allow: opts.preconditions ? [404, 409] : [404],
     signal: opts.signal,
   });
-  return res.status !== 404;
+  if (res.status === 404) return 'gone';
+  return res.status === 409 ? 'changed' : 'deleted';
 }

@@ -9,7 +9,7 @@ import type { DesiredObject } from '../resources/identify.js';
 import { intentOf } from '../resources/normalize.js';
 import { formatId, parseId, type KubeObject, type ResourceId } from '../resources/object.js';
 import type { KubeClient } from './client.js';
-import { ApiError } from './errors.js';
+import { ApiError, invalidObjectReason } from './errors.js';
 import { describeApiError } from './explain.js';
 import { applyObject, getObject, listObjects } from './objects.js';
 
@@ -113,9 +113,10 @@ export async function dryRunAll(client: KubeClient, desired: DesiredObject[]): P
           }
           return;
         }
-        if (err instanceof ApiError && (err.status === 400 || err.status === 422)) {
+        const invalid = invalidObjectReason(err);
+        if (invalid !== undefined) {
           problems.push({
-            message: `the cluster rejects ${formatId(d.ref)}: ${err.message}`,
+            message: `the cluster rejects ${formatId(d.ref)}: ${invalid}`,
             origin: d.origin,
             object: d.id,
             hint: 'fix the manifest; nothing was changed',

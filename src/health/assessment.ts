@@ -44,6 +44,14 @@ export function progressing(message: string, reason?: string): Assessment {
   return reason ? { state: 'progressing', reason, message } : { state: 'progressing', message };
 }
 
+/**
+ * An applied object the wait does not find: still progressing (a LIST served from the API server's
+ * cache can lag a write), so only the timeout reports it.
+ */
+export function notFound(): Assessment {
+  return progressing('not found', 'NotFound');
+}
+
 /** A failed assessment; a failure always has a reason. */
 export function failed(reason: string, message: string): Assessment {
   return { state: 'failed', reason, message };

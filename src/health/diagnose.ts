@@ -7,6 +7,7 @@ import { isPlainObject, type KubeObject, type ResourceId, type ResourceRef } fro
 import type { ObjectHealth } from './decide.js';
 import type { HealthState } from './assessment.js';
 import { notReadyContainer, podProblems, type PodFailure } from './pods.js';
+import { eventSubject } from './status.js';
 
 /** One Kubernetes Event, reduced to what a person reads. */
 export interface EventSummary {
@@ -79,11 +80,7 @@ export function summarizeEvents(
   const out: { summary: EventSummary; second: number; rv: number }[] = [];
   for (const e of items) {
     if (!isPlainObject(e)) continue;
-    const about = isPlainObject(e.involvedObject)
-      ? e.involvedObject
-      : isPlainObject(e.regarding)
-        ? e.regarding
-        : {};
+    const about = eventSubject(e);
     if (uid && str(about.uid) && about.uid !== uid) continue;
     const series = isPlainObject(e.series) ? e.series : {};
     const meta = isPlainObject(e.metadata) ? e.metadata : {};

@@ -67,7 +67,8 @@ export const READINESS_RULES: readonly ReadinessRule[] = [
   {
     group: 'batch',
     kind: 'Job',
-    ready: 'Complete (or SuccessCriteriaMet) condition True; a suspended Job counts as ready',
+    ready:
+      'Complete condition True (SuccessCriteriaMet still waits for it); a suspended Job, and one deleted after it completed (ttlSecondsAfterFinished), count as ready',
     fails: 'Failed or FailureTarget condition True (e.g. BackoffLimitExceeded, DeadlineExceeded)',
     assess: assessJob,
   },

@@ -1,7 +1,8 @@
 /**
  * Reading what a live object says about itself, defensively: live objects are untyped JSON, and a
- * controller may not have written a field yet. Every readiness rule and the pod-problem extraction
- * read through these, so a missing or mistyped field means "not reported" and never a crash.
+ * controller may not have written a field yet. Every readiness rule, the pod-problem extraction and
+ * the reading of Events go through these, so a missing or mistyped field means "not reported" and
+ * never a crash.
  */
 import { isPlainObject, type KubeObject } from '../resources/object.js';
 
@@ -57,4 +58,10 @@ export function conditionOf(obj: KubeObject, type: string): Condition | undefine
 /** A condition in a few words for a status message: `Reason: message`, or what there is of it. */
 export function conditionText(c: Condition): string {
   return c.message ? `${c.reason ?? c.type}: ${c.message}` : (c.reason ?? `${c.type}=${c.status}`);
+}
+
+/** The object an Event is about, in either shape (core v1 `involvedObject`, events.k8s.io/v1 `regarding`). */
+export function eventSubject(event: Record<string, unknown>): Record<string, unknown> {
+  if (isPlainObject(event.involvedObject)) return event.involvedObject;
+  return isPlainObject(event.regarding) ? event.regarding : {};
 }

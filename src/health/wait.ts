@@ -3,10 +3,10 @@
  * clearly failed, or the timeout passes; then explain every failure with the pod, container, reason
  * and recent events. Each poll reads only objects not yet ready (LIST or GET per kind and namespace,
  * whichever is fewer requests) plus, for workloads still rolling out, one LIST of their pods (and of
- * a Deployment's ReplicaSets). The loop is bounded by the timeout and by a poll count derived from it;
- * the diagnosis at the end is bounded by a number of objects.
+ * a Deployment's ReplicaSets), and, for a Job that is gone, one LIST of its events (a Job deleted
+ * after it completed is ready). The loop is `poll()`, bounded by the timeout and by a poll count
+ * derived from it; the diagnosis at the end is bounded by a number of objects.
  */
-import { setTimeout as delay } from 'node:timers/promises';
 import type { KubeClient } from '../cluster/client.js';
 import { ApiError } from '../cluster/errors.js';
 import { describeApiError } from '../cluster/explain.js';
@@ -20,7 +20,8 @@ import {
   type ResourceId,
   type ResourceRef,
 } from '../resources/object.js';
-import type { Assessment, Related } from './assessment.js';
+import { backoffDelay, poll, systemClock, type Backoff, type Clock } from '../poll.js';
+import { notFound, type Assessment, type Related } from './assessment.js';
 import {
   DEFAULT_CRASH_LOOP_RESTARTS,
   initialState,
@@ -36,8 +37,8 @@ import {
   type Diagnosis,
   type DiagnosisContext,
   type EventSource,
-  type EventSummary,
 } from './diagnose.js';
+import { assessVanishedJob } from './kinds/job.js';
 import { controllerUid, newestReplicaSet } from './owners.js';
 import { podProblems } from './pods.js';
 import { assess, WORKLOAD_KINDS } from './rules.js';
@@ -50,6 +51,8 @@ export type { ObjectHealth } from './decide.js';
 export interface HealthTarget {
   id: ResourceId;
   type: ResourceType;
+  /** The uid the apply answered with: tells this object's events from those of an earlier one of its name. */
+  uid?: string;
 }
 
 /** What the wait looks like after one poll, for live progress output. */
@@ -81,10 +84,8 @@ export interface WaitOptions {
   signal?: AbortSignal;
   /** Called after every poll. */
   onProgress?: (snapshot: HealthSnapshot) => void;
-  /** Clock, injectable for tests. */
-  now?: () => number;
-  /** Sleep, injectable for tests; must return early (resolve or reject) when the signal aborts. */
-  sleep?: (ms: number, signal?: AbortSignal) => Promise<void>;
+  /** Time and sleep of the loop (default: the process clock); injectable for tests. */
+  clock?: Clock;
 }
 
 /** The outcome of a wait. */
@@ -211,10 +212,6 @@ export function countedPods(
   }
 }
 
-function abortableSleep(ms: number, signal?: AbortSignal): Promise<void> {
-  return delay(ms, undefined, { signal }).catch(() => undefined);
-}
-
 /** Whether a failed side request only costs detail (RBAC without list on pods or events). */
 function costsOnlyDetail(err: unknown): boolean {
   return err instanceof ApiError && (err.status === 403 || err.status === 404);
@@ -227,11 +224,16 @@ export async function waitForHealth(
   targets: HealthTarget[],
   opts: WaitOptions = {},
 ): Promise<HealthReport> {
-  const now = opts.now ?? Date.now;
-  const sleep = opts.sleep ?? abortableSleep;
+  const clock = opts.clock ?? systemClock;
   const timeoutMs = opts.timeoutMs ?? DEFAULTS.timeoutMs;
   const pollMs = Math.max(1, opts.pollMs ?? DEFAULTS.pollMs);
-  const maxPollMs = Math.max(pollMs, opts.maxPollMs ?? DEFAULTS.maxPollMs);
+  // Polling keeps a steady rhythm (no jitter): the interval grows by half each poll up to maxPollMs.
+  const backoff: Backoff = {
+    initialMs: pollMs,
+    maxMs: Math.max(pollMs, opts.maxPollMs ?? DEFAULTS.maxPollMs),
+    factor: 1.5,
+    jitter: 0,
+  };
   const decide = {
     failGraceMs: opts.failGraceMs ?? DEFAULTS.failGraceMs,
     crashLoopRestarts: opts.crashLoopRestarts ?? DEFAULT_CRASH_LOOP_RESTARTS,
@@ -239,22 +241,17 @@ export async function waitForHealth(
   const side = sideTypes(catalog);
   const requestsBefore = client.stats.total;
   const seen = new Map<ResourceId, Seen>();
+  // A Job that disappears is judged by how it last looked, which `seen` forgets once it is gone.
+  const lastFound = new Map<ResourceId, KubeObject>();
   const storageClasses = new Map<string, KubeObject | undefined>();
   const unique = [...new Map(targets.map((t) => [t.id, t])).values()];
 
-  const start = now();
-  const deadline = start + timeoutMs;
+  const start = clock.now();
   let state: WaitState = initialState(
     unique.map((t) => t.id),
     start,
   );
-  // Belt and braces: even a clock that never advances cannot make the loop run forever.
-  // Extra polls at grace-period ends are few; twice the plain count leaves room for them.
-  const maxPolls = 2 * Math.ceil(timeoutMs / pollMs) + 10;
-  let interval = pollMs;
   let polls = 0;
-  let timedOut = false;
-  let aborted = false;
 
   const observeAll = async (pending: HealthTarget[]): Promise<Observation[]> => {
     let live: Map<ResourceId, KubeObject | undefined>;
@@ -266,6 +263,7 @@ export async function waitForHealth(
     return Promise.all(
       pending.map(async (t) => {
         const obj = live.get(t.id);
+        if (obj) lastFound.set(t.id, obj);
         const s = await observeOne(t, obj);
         seen.set(t.id, s.seen);
         return s.observation;
@@ -288,17 +286,26 @@ export async function waitForHealth(
     return storageClasses.get(name);
   };
 
+  const vanishedJob = async (t: HealthTarget, ref: ResourceRef): Promise<Assessment> => {
+    const lastSeen = lastFound.get(t.id);
+    const seenUid = lastSeen?.metadata.uid;
+    const uid = t.uid ?? (typeof seenUid === 'string' ? seenUid : undefined);
+    const source: EventSource = { kind: 'Job', namespace: ref.namespace, name: ref.name };
+    const events = side.event ? await listEvents(client, side.event, source) : [];
+    return assessVanishedJob({ namespace: ref.namespace, name: ref.name, uid, lastSeen, events });
+  };
+
   const observeOne = async (
     t: HealthTarget,
     obj: KubeObject | undefined,
   ): Promise<{ observation: Observation; seen: Seen }> => {
+    const ref = parseId(t.id);
+    const key = `${ref.group}/${ref.kind}`;
     if (!obj) {
-      const a: Assessment = { state: 'progressing', reason: 'NotFound', message: 'not found' };
+      const a = key === 'batch/Job' ? await vanishedJob(t, ref) : notFound();
       return { observation: { id: t.id, assessment: a, problems: [] }, seen: { pods: [] } };
     }
     const ruleOpts = { waitForLoadBalancer: opts.waitForLoadBalancer };
-    const ref = parseId(t.id);
-    const key = `${ref.group}/${ref.kind}`;
     let a = assess(obj, {}, ruleOpts);
     if (a.state !== 'progressing') {
       return { observation: { id: t.id, assessment: a, problems: [] }, seen: { object: obj, pods: [] } };
@@ -348,7 +355,7 @@ export async function waitForHealth(
     const objects = [...state.objects.values()];
     return {
       poll: polls,
-      elapsedMs: now() - start,
+      elapsedMs: clock.now() - start,
       ready: objects.filter((o) => o.state === 'ready').length,
       total: objects.length,
       objects,
@@ -356,29 +363,33 @@ export async function waitForHealth(
   };
 
   let failed: ResourceId[] = [];
-  for (;;) {
-    if (opts.signal?.aborted) {
-      aborted = true;
-      break;
-    }
-    const pending = unique.filter((t) => state.objects.get(t.id)?.state !== 'ready');
-    polls++;
-    const observations = await observeAll(pending);
-    const t = now();
-    const decision = nextState(state, observations, t, decide);
-    state = decision.state;
-    failed = decision.failed;
-    opts.onProgress?.(snapshot());
-    if (decision.done) break;
-    if (t >= deadline || polls >= maxPolls) {
-      timedOut = true;
-      break;
-    }
-    // A pending pod problem is re-checked as its grace period ends, not up to a poll interval later.
-    const wake = Math.min(t + interval, deadline, decision.graceEndsAt ?? Infinity);
-    await sleep(Math.max(0, wake - t), opts.signal);
-    interval = Math.min(maxPollMs, Math.round(interval * 1.5));
-  }
+  const result = await poll<true>(
+    async (n) => {
+      polls = n;
+      const pending = unique.filter((t) => state.objects.get(t.id)?.state !== 'ready');
+      const observations = await observeAll(pending);
+      const t = clock.now();
+      const decision = nextState(state, observations, t, decide);
+      state = decision.state;
+      failed = decision.failed;
+      opts.onProgress?.(snapshot());
+      if (decision.done) return { done: true, value: true };
+      if (decision.graceEndsAt === undefined) return { done: false };
+      // A pending pod problem is re-checked as its grace period ends, not up to a poll interval later.
+      const retryInMs = Math.max(0, Math.min(backoffDelay(n, backoff), decision.graceEndsAt - t));
+      return { done: false, retryInMs };
+    },
+    {
+      timeoutMs,
+      // Extra polls at grace-period ends are few; twice the plain count leaves room for them.
+      maxAttempts: 2 * Math.ceil(timeoutMs / pollMs) + 10,
+      backoff,
+      clock,
+      signal: opts.signal,
+    },
+  );
+  const aborted = !result.ok && result.why === 'aborted';
+  const timedOut = !result.ok && !aborted;
 
   const objects = [...state.objects.values()];
   const toDiagnose =
@@ -393,7 +404,7 @@ export async function waitForHealth(
     ok: !aborted && !timedOut && failed.length === 0,
     timedOut,
     aborted,
-    durationMs: now() - start,
+    durationMs: clock.now() - start,
     polls,
     requests: client.stats.total - requestsBefore,
     objects,
@@ -419,7 +430,11 @@ async function diagnoseAll(
       // Bounded: a timeout with hundreds of stuck objects must not turn into hundreds of event LISTs.
       if (i >= maxDiagnosed || !side.event) return diagnosis;
       for (const source of sources) {
-        const events = await recentEvents(client, side.event, source);
+        const events = summarizeEvents(
+          await listEvents(client, side.event, source),
+          source.uid,
+          EVENTS_PER_DIAGNOSIS,
+        );
         if (events.length > 0) {
           diagnosis.events = events;
           diagnosis.eventsFor = `${source.kind} ${source.name}`;
@@ -431,12 +446,12 @@ async function diagnoseAll(
   );
 }
 
-/** The last few events about one object, newest last; empty when they cannot be read. */
-async function recentEvents(
+/** Events about one object as the server returns them; empty when they cannot be read. */
+async function listEvents(
   client: KubeClient,
   eventType: ResourceType,
   source: EventSource,
-): Promise<EventSummary[]> {
+): Promise<unknown[]> {
   const prefix = eventType.group === '' ? 'involvedObject' : 'regarding';
   const selector = [`${prefix}.kind=${source.kind}`, `${prefix}.name=${source.name}`];
   // Events about cluster-scoped objects are stored in `default` with an empty involved namespace.
@@ -448,9 +463,10 @@ async function recentEvents(
       query: { fieldSelector: selector.join(','), limit: 500 },
       verb: 'list',
     });
-    return summarizeEvents(res.body.items ?? [], source.uid, EVENTS_PER_DIAGNOSIS);
+    return res.body.items ?? [];
   } catch (err) {
-    // Events only add detail; a diagnosis without them is still a diagnosis.
+    // Events only add detail; a diagnosis without them is still a diagnosis, and a vanished Job
+    // without them is not found, as it would be without this evidence.
     if (costsOnlyDetail(err)) return [];
     throw describeApiError(err, `listing events of ${source.kind} ${source.namespace}/${source.name}`);
   }

@@ -29,6 +29,8 @@ export interface ObservedObject {
   intent: KubeObject;
   /** The intent nopea last applied, from the state branch (Secret values hashed). */
   lastApplied?: KubeObject;
+  /** For a Job: when a deploy saw the last-applied spec complete (state branch). */
+  completedAt?: string;
   /** Cluster mode: the live object; undefined when it does not exist. */
   live?: KubeObject;
   /** Cluster mode: the server's dry-run result; absent when a dry-run was impossible (see note). */
@@ -40,6 +42,8 @@ export interface ObservedObject {
 export interface PruneCandidate {
   id: ResourceId;
   apiVersion: string;
+  /** The object's uid when nopea applied it (recorded in the inventory; absent in older records). */
+  uid?: string;
   /** Cluster mode: the live object (undefined: already gone). */
   live?: KubeObject;
   lastApplied?: KubeObject;
@@ -121,10 +125,31 @@ function foreignFields(o: ObservedObject, changed: Path[], drift: Path[]): Drift
   return out;
 }
 
+/**
+ * A run-once Job that is gone from the cluster after a deploy saw it complete, and whose spec git has
+ * not changed since: re-creating it would run it again on every sync. (A changed spec runs again.)
+ */
+function finishedJob(o: ObservedObject): o is ObservedObject & { completedAt: string } {
+  const { ref } = o.desired;
+  return (
+    ref.group === 'batch' &&
+    ref.kind === 'Job' &&
+    o.completedAt !== undefined &&
+    o.lastApplied !== undefined &&
+    jsonEqual(comparableIntent(o.intent, o.lastApplied), o.lastApplied)
+  );
+}
+
 function classifyCluster(o: ObservedObject): PlanEntry {
   const { desired } = o;
   const entry = baseEntry(desired.id, desired.object.apiVersion, 'create', desired.origin);
   if (o.note) entry.note = o.note;
+  if (!o.live && finishedJob(o)) {
+    entry.action = 'unchanged';
+    entry.completedAt = o.completedAt;
+    entry.note = `completed at ${o.completedAt} and removed since (ttlSecondsAfterFinished): not re-created while git leaves it unchanged`;
+    return entry;
+  }
   if (!o.live) return withDocs(entry, undefined, normalizeForCompare(o.dryRun ?? o.intent));
 
   const after = normalizeForCompare(o.dryRun ?? o.intent);
@@ -167,14 +192,65 @@ function classifyCluster(o: ObservedObject): PlanEntry {
   return withDocs(entry, before, after);
 }
 
+/**
+ * Whether an intent sets nothing but the object's identity. Server-side apply records no managed
+ * fields for such an apply, so nopea leaves no trace in the live object's managedFields.
+ */
+function identityOnly(intent: KubeObject | undefined): boolean {
+  if (!intent) return false;
+  const { apiVersion: _a, kind: _k, metadata, ...rest } = intent;
+  const { name: _n, namespace: _ns, ...meta } = metadata;
+  return Object.keys(rest).length === 0 && Object.keys(meta).length === 0;
+}
+
+/**
+ * Why the live object of an inventory entry is not the one nopea applied, or undefined when it is:
+ * nopea must manage some field of it (unless its last-applied intent sets no field at all, which
+ * server-side apply does not record), and when the inventory recorded a uid, the uid must match (an
+ * object deleted and re-created by someone else, or an entry planted in the inventory, is foreign).
+ */
+export function notOwnedReason(
+  live: KubeObject,
+  recordedUid: string | undefined,
+  lastApplied?: KubeObject,
+): string | undefined {
+  const managers = Array.isArray(live.metadata.managedFields)
+    ? live.metadata.managedFields.flatMap((m) =>
+        isPlainObject(m) && typeof m.manager === 'string' ? [m.manager] : [],
+      )
+    : [];
+  const traceless = managers.length === 0 && identityOnly(lastApplied);
+  if (!managers.includes(FIELD_MANAGER) && !traceless) {
+    const who = managers.length
+      ? `its fields are managed by ${[...new Set(managers)].join(', ')}`
+      : 'no field manager';
+    return `not applied by nopea (${who})`;
+  }
+  const uid = live.metadata.uid;
+  if (recordedUid && typeof uid === 'string' && uid !== recordedUid) {
+    return `re-created since nopea applied it (uid ${uid}, nopea applied ${recordedUid})`;
+  }
+  return undefined;
+}
+
 function pruneEntry(p: PruneCandidate, mode: PlanInput['mode']): PlanEntry | undefined {
   const subject = mode === 'cluster' ? p.live : p.lastApplied;
   if (mode === 'cluster' && !p.live) return undefined; // already gone: nothing to do
   const entry = baseEntry(p.id, p.apiVersion, 'prune', p.origin);
   const annotations = subject?.metadata.annotations;
-  if (isPlainObject(annotations) && annotations[PRUNE_ANNOTATION] === 'disabled') {
+  const foreign = mode === 'cluster' && p.live ? notOwnedReason(p.live, p.uid, p.lastApplied) : undefined;
+  if (foreign) {
+    entry.notOwned = true;
+    entry.note = `kept: ${foreign}; nopea stops tracking it`;
+  } else if (isPlainObject(annotations) && annotations[PRUNE_ANNOTATION] === 'disabled') {
     entry.pruneDisabled = true;
     entry.note = `kept: annotated ${PRUNE_ANNOTATION}: disabled`;
+  }
+  const uid = p.live?.metadata.uid;
+  if (typeof uid === 'string') {
+    entry.live = { uid };
+    const rv = p.live?.metadata.resourceVersion;
+    if (typeof rv === 'string') entry.live.resourceVersion = rv;
   }
   const masked = maskSecretPair(subject && normalizeForCompare(subject), undefined);
   if (masked.before) entry.before = masked.before;

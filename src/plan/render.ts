@@ -1,11 +1,12 @@
 /**
  * Renderings of a plan: kubectl-style unified YAML diffs for terminals and logs, Markdown for job
- * summaries. JSON is the plan value itself.
+ * summaries (and `fenced`, the one way Markdown here fences text that came from elsewhere). JSON is
+ * the plan value itself.
  */
 import { styleText } from 'node:util';
 import { createTwoFilesPatch } from 'diff';
 import { stringify } from 'yaml';
-import type { Action, Plan, PlanEntry } from './types.js';
+import { releasedFromInventory, type Action, type Plan, type PlanEntry } from './types.js';
 
 const SYMBOL: Record<Action, string> = {
   create: '+',
@@ -39,15 +40,28 @@ function paintWith(color: boolean, style: Style, text: string): string {
   return color ? styleText(style, text, { validateStream: false }) : text;
 }
 
+/**
+ * A fenced block that no backtick run inside the text can close early: manifests and messages are
+ * user text, and a fence they close would let them write Markdown into the summary.
+ */
+export function fenced(text: string, lang = 'text'): string {
+  const longest = Math.max(2, ...[...text.matchAll(/`+/g)].map((m) => m[0].length));
+  const fence = '`'.repeat(longest + 1);
+  return `${fence}${lang}\n${text}\n${fence}\n`;
+}
+
 function yamlOf(obj: unknown): string {
   return obj === undefined ? '' : stringify(obj, { sortMapEntries: true, lineWidth: 0 });
 }
 
+/** What the before side of a diff is: the live object, or offline what nopea last applied. */
+const BEFORE_LABEL: Record<Plan['mode'], string> = { cluster: 'live', offline: 'last applied' };
+
 /** Unified diff of one entry's before/after documents (empty for unchanged entries). */
-export function unifiedDiff(entry: PlanEntry): string {
+export function unifiedDiff(entry: PlanEntry, mode: Plan['mode']): string {
   if (!entry.before && !entry.after) return '';
   const label = entry.id;
-  const beforeName = entry.action === 'create' ? '/dev/null' : `${label} (live)`;
+  const beforeName = entry.action === 'create' ? '/dev/null' : `${label} (${BEFORE_LABEL[mode]})`;
   const afterName = entry.action === 'prune' ? '/dev/null' : `${label} (after sync)`;
   const patch = createTwoFilesPatch(
     beforeName,
@@ -94,7 +108,9 @@ function driftNote(entry: PlanEntry): string {
 export function summaryLine(plan: Plan): string {
   const c = plan.counts;
   // Prune entries a sync keeps (opted out, or pruning off) are listed but are not deletions.
-  const kept = plan.entries.filter((e) => e.action === 'prune' && (e.pruneDisabled || e.pruneOff)).length;
+  const kept = plan.entries.filter(
+    (e) => releasedFromInventory(e) || (e.action === 'prune' && e.pruneOff),
+  ).length;
   const prune = `${c.prune - kept} to prune${kept ? ` (${kept} kept)` : ''}`;
   return `${c.create} to create, ${c.update} to update, ${c.drift} drifted, ${c.conflict} in conflict, ${prune}, ${c.unchanged} unchanged`;
 }
@@ -119,7 +135,7 @@ export function renderText(plan: Plan, opts: TextOptions = {}): string {
   }
   if (opts.diffs ?? true) {
     for (const e of plan.entries) {
-      const d = unifiedDiff(e);
+      const d = unifiedDiff(e, plan.mode);
       if (d) lines.push('', colorDiff(d.trimEnd(), color));
     }
   }
@@ -158,9 +174,9 @@ export function renderMarkdown(plan: Plan, opts: MarkdownOptions = {}): string {
   const truncatedNote = (n: number): string =>
     `\n> **Truncated:** ${n} diff(s) left out to stay within the ${Math.floor(max / 1024)} KiB summary limit; run \`nopea diff\` for all of them.\n`;
   const diffs = listed.map((e) => {
-    const d = unifiedDiff(e);
+    const d = unifiedDiff(e, plan.mode);
     return d
-      ? `<details><summary><code>${e.id}</code> (${e.action})</summary>\n\n\`\`\`diff\n${d.trimEnd()}\n\`\`\`\n\n</details>\n`
+      ? `<details><summary><code>${e.id}</code> (${e.action})</summary>\n\n${fenced(d.trimEnd(), 'diff')}\n</details>\n`
       : '';
   });
   for (let i = 0; i < diffs.length; i++) {

@@ -49,6 +49,18 @@ export interface PlanEntry {
   note?: string;
   /** For `prune`: the object opts out with `nopea.dev/prune: disabled`. */
   pruneDisabled?: boolean;
+  /**
+   * For `prune`: the live object is not the one nopea applied (no field of it is managed by nopea,
+   * or its uid differs from the one recorded when nopea applied it), so a sync leaves it alone.
+   */
+  notOwned?: boolean;
+  /**
+   * A Job of an unchanged spec that an earlier deploy saw complete and that its TTL has removed
+   * since: when it completed. It is `unchanged` (not re-created) and not waited for.
+   */
+  completedAt?: string;
+  /** For `prune`: the live object's identity, sent as the DELETE's preconditions. */
+  live?: { uid: string; resourceVersion?: string };
   /** For `prune`: the service has pruning off (`prune: false` in nopea.yaml), so a sync keeps it. */
   pruneOff?: boolean;
 }
@@ -63,6 +75,14 @@ export interface Plan {
   stateCommit?: string;
   entries: PlanEntry[];
   counts: Counts;
+}
+
+/**
+ * Whether a prune entry is kept and dropped from the inventory: nopea stops tracking an object that
+ * opts out of pruning or that is not the one it applied.
+ */
+export function releasedFromInventory(entry: PlanEntry): boolean {
+  return entry.action === 'prune' && Boolean(entry.pruneDisabled || entry.notOwned);
 }
 
 /** Counts per action. */

@@ -6,6 +6,7 @@
  * weak value cannot be guessed from the branch.
  */
 import { createHmac, randomBytes } from 'node:crypto';
+import { isDeepStrictEqual } from 'node:util';
 import { isPlainObject, type KubeObject, groupOf } from './object.js';
 
 export const MASK = '***';
@@ -18,15 +19,24 @@ export function isSecret(obj: { apiVersion: string; kind: string } | undefined):
   return obj !== undefined && obj.kind === 'Secret' && groupOf(obj.apiVersion) === '';
 }
 
-function valuesOf(obj: KubeObject | undefined, field: string): Record<string, unknown> {
-  const v = obj?.[field];
-  return isPlainObject(v) ? v : {};
+/** Whether a `data`/`stringData` field holds a value (null and absent hold nothing to hide). */
+function present(v: unknown): boolean {
+  return v !== undefined && v !== null;
+}
+
+/** The mask of `values[key]`: `***` when `other` holds an equal value under the key, else `*** (side)`. */
+function maskOf(values: Record<string, unknown>, key: string, other: unknown, side: string): string {
+  const same =
+    isPlainObject(other) && Object.hasOwn(other, key) && isDeepStrictEqual(values[key], other[key]);
+  return same ? MASK : `${MASK} (${side})`;
 }
 
 /**
  * Masks Secret values in a before/after pair: equal values become `***`, differing ones
- * `*** (before)` / `*** (after)`. kubectl's client-side last-applied annotation holds the values in
- * clear text, so it is masked too. Non-Secrets are returned unchanged.
+ * `*** (before)` / `*** (after)`. A `data`/`stringData` that is not a mapping (a string, a list: the
+ * API server refuses it, a plan still shows it) is masked as one value. kubectl's client-side
+ * last-applied annotation holds the values in clear text, so it is masked too. Non-Secrets are
+ * returned unchanged.
  */
 export function maskSecretPair(
   before: KubeObject | undefined,
@@ -35,15 +45,22 @@ export function maskSecretPair(
   if (!isSecret(before ?? after)) return { before, after };
   const b = before && structuredClone(before);
   const a = after && structuredClone(after);
+  const mappingOrNothing = (v: unknown): boolean => !present(v) || isPlainObject(v);
   for (const field of VALUE_FIELDS) {
-    const bv = valuesOf(before, field);
-    const av = valuesOf(after, field);
-    for (const key of new Set([...Object.keys(bv), ...Object.keys(av)])) {
-      const same = Object.hasOwn(bv, key) && Object.hasOwn(av, key) && bv[key] === av[key];
-      if (b && Object.hasOwn(bv, key))
-        (b[field] as Record<string, unknown>)[key] = same ? MASK : `${MASK} (before)`;
-      if (a && Object.hasOwn(av, key))
-        (a[field] as Record<string, unknown>)[key] = same ? MASK : `${MASK} (after)`;
+    const bv = before?.[field];
+    const av = after?.[field];
+    if (mappingOrNothing(bv) && mappingOrNothing(av)) {
+      if (b && isPlainObject(bv)) {
+        const masked = b[field] as Record<string, unknown>;
+        for (const key of Object.keys(bv)) masked[key] = maskOf(bv, key, av, 'before');
+      }
+      if (a && isPlainObject(av)) {
+        const masked = a[field] as Record<string, unknown>;
+        for (const key of Object.keys(av)) masked[key] = maskOf(av, key, bv, 'after');
+      }
+    } else {
+      if (b && present(bv)) b[field] = maskOf(before!, field, after, 'before');
+      if (a && present(av)) a[field] = maskOf(after!, field, before, 'after');
     }
   }
   for (const o of [b, a]) {
@@ -63,18 +80,25 @@ function hashValue(value: string, salt: Buffer, key: string): string {
 /** The salt stored in a redacted Secret, so a new intent can be hashed comparably. */
 function saltOf(redacted: KubeObject | undefined): Buffer | undefined {
   for (const field of VALUE_FIELDS) {
-    for (const v of Object.values(valuesOf(redacted, field))) {
-      if (typeof v === 'string' && v.startsWith(HASH_PREFIX)) {
-        return Buffer.from(v.slice(HASH_PREFIX.length).split(':')[0] ?? '', 'base64url');
+    const v = redacted?.[field];
+    for (const value of isPlainObject(v) ? Object.values(v) : [v]) {
+      if (typeof value === 'string' && value.startsWith(HASH_PREFIX)) {
+        return Buffer.from(value.slice(HASH_PREFIX.length).split(':')[0] ?? '', 'base64url');
       }
     }
   }
   return undefined;
 }
 
+/** What is hashed of a value: a string as it is, anything else as JSON (so two lists differ). */
+function hashInput(value: unknown): string {
+  return typeof value === 'string' ? value : JSON.stringify(value);
+}
+
 /**
- * A Secret with every value replaced by a salted HMAC, for the state branch. Reuses the salt of
- * `previous` (an earlier redaction) when given, so unchanged values hash identically.
+ * A Secret with every value replaced by a salted HMAC, for the state branch; a `data`/`stringData`
+ * that is not a mapping is hashed as one value. Reuses the salt of `previous` (an earlier
+ * redaction) when given, so unchanged values hash identically.
  */
 export function redactSecret(
   obj: KubeObject,
@@ -85,8 +109,12 @@ export function redactSecret(
   const salt = saltOf(previous) ?? randomBytes(16);
   const out = structuredClone(obj);
   for (const field of VALUE_FIELDS) {
-    const values = valuesOf(out, field);
-    for (const k of Object.keys(values)) values[k] = hashValue(String(values[k]), salt, key);
+    const v = out[field];
+    if (isPlainObject(v)) {
+      for (const k of Object.keys(v)) v[k] = hashValue(hashInput(v[k]), salt, key);
+    } else if (present(v)) {
+      out[field] = hashValue(hashInput(v), salt, key);
+    }
   }
   const ann = out.metadata.annotations;
   if (ann && Object.hasOwn(ann, LAST_APPLIED)) ann[LAST_APPLIED] = MASK;

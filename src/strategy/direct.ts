@@ -18,6 +18,7 @@ async function apply(change: Change, settings: ApplySettings): Promise<Applied> 
   };
   if (onResult) applyOpts.onResult = onResult;
   if (signal) applyOpts.signal = signal;
+  if (change.mayWrite) applyOpts.mayWrite = change.mayWrite;
   const objects = await clock.time('apply', () => applyAll(client, change.items, applyOpts));
   const failedApply = applyFailure(objects);
   if (failedApply) return { objects, error: failedApply };
@@ -28,6 +29,7 @@ async function apply(change: Change, settings: ApplySettings): Promise<Applied> 
   const pruneOpts: Parameters<typeof pruneAll>[3] = { propagationPolicy: settings.propagationPolicy };
   if (onResult) pruneOpts.onResult = onResult;
   if (signal) pruneOpts.signal = signal;
+  if (change.mayWrite) pruneOpts.mayWrite = change.mayWrite;
   const pruned = await clock.time('prune', () => pruneAll(client, catalog, change.guard.prune, pruneOpts));
   objects.push(...pruned);
   const failedPrune = applyFailure(pruned);

@@ -45,6 +45,11 @@ export interface Change {
   guard: GuardResult;
   /** Stops new writes (SIGTERM/SIGINT); writes in flight finish. */
   signal?: AbortSignal;
+  /**
+   * Asked before each wave of writes: an error (the service's lock is no longer safely held) stops
+   * the change there; what was written is still returned.
+   */
+  mayWrite?: () => NopeaError | undefined;
   clock: StageClock;
   onStage?: (stage: StrategyStage) => void;
   onObject?: (result: ObjectResult) => void;

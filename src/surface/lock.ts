@@ -18,28 +18,56 @@ import type { ServiceSpec } from './options.js';
 import { guardService, prepareService, type PreparedService, type RunContext } from './prepare.js';
 import type { SyncOptions } from './sync-types.js';
 
+/** The namespace that holds a service's Lease. */
+export function lockNamespace(spec: ServiceSpec, opts: SyncOptions): string {
+  return opts.lockNamespace ?? spec.namespace ?? 'default';
+}
+
+/** Whose lock a run takes: the service, for which deploy, and where its requests are counted. */
+export interface LockFor {
+  ctx: RunContext;
+  client: KubeClient;
+  spec: ServiceSpec;
+  opts: SyncOptions;
+  deployId: string;
+  requests: LockRequests;
+}
+
+/** Takes the service's Lease (waiting for another run within `--lock-timeout`), for any write. */
+export async function takeLock(who: LockFor): Promise<ServiceLock> {
+  const { ctx, client, spec, opts } = who;
+  opts.onEvent?.({ type: 'stage', service: spec.name, stage: 'lock' });
+  const lockOpts: Parameters<typeof ServiceLock.acquire>[1] = {
+    namespace: lockNamespace(spec, opts),
+    service: spec.name,
+    holder: holderIdentity(who.deployId, opts.provenance?.runUrl),
+    requests: who.requests,
+    onWait: (holder, expiresInSeconds) =>
+      opts.onEvent?.({ type: 'lock-wait', service: spec.name, holder, expiresInSeconds }),
+  };
+  if (opts.lockTimeoutMs !== undefined) lockOpts.waitTimeoutMs = opts.lockTimeoutMs;
+  if (opts.signal) lockOpts.signal = opts.signal;
+  return ctx.timer.time('lock', () => ServiceLock.acquire(client, lockOpts));
+}
+
 /**
  * Takes the lock, then fetches the state again: when another run recorded something meanwhile (or
  * the Namespace was just applied) the plan is made again and guarded again. `planned` is the plan
  * made before the lock (made here when absent); `written` collects what this step applied.
  */
 export async function lockAndPlan(
-  ctx: RunContext,
-  client: KubeClient,
-  spec: ServiceSpec,
-  opts: SyncOptions,
-  deployId: string,
-  lockRequests: LockRequests,
+  who: LockFor,
   written: ObjectResult[],
   onPlan: (plan: Plan) => void,
   planned?: PreparedService,
 ): Promise<{ lock: ServiceLock; prepared: PreparedService; guard: GuardResult }> {
+  const { ctx, client, spec, opts } = who;
   const first = planned ?? (await prepareService(ctx, spec, opts));
   const plannedTip = ctx.store.tip;
   if (!planned) onPlan(first.plan);
   // Refused before the lock: the plan shown above explains why.
   guardService(first, opts);
-  const namespace = opts.lockNamespace ?? spec.namespace ?? 'default';
+  const namespace = lockNamespace(spec, opts);
   const nsType = ctx.catalog.lookup('v1', 'Namespace').found;
   const exists = async (type: ResourceType): Promise<boolean> => {
     try {
@@ -70,18 +98,7 @@ export async function lockAndPlan(
       throw describeApiError(err, `apply of ${ns.id}`, ns.id);
     }
   }
-  opts.onEvent?.({ type: 'stage', service: spec.name, stage: 'lock' });
-  const lockOpts: Parameters<typeof ServiceLock.acquire>[1] = {
-    namespace,
-    service: spec.name,
-    holder: holderIdentity(deployId, opts.provenance?.runUrl),
-    requests: lockRequests,
-    onWait: (holder, expiresInSeconds) =>
-      opts.onEvent?.({ type: 'lock-wait', service: spec.name, holder, expiresInSeconds }),
-  };
-  if (opts.lockTimeoutMs !== undefined) lockOpts.waitTimeoutMs = opts.lockTimeoutMs;
-  if (opts.signal) lockOpts.signal = opts.signal;
-  const lock = await ctx.timer.time('lock', () => ServiceLock.acquire(client, lockOpts));
+  const lock = await takeLock(who);
   try {
     // Another run may have finished while this one planned or waited: plan again on its outcome.
     const tip = await ctx.store.refresh();

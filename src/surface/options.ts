@@ -4,6 +4,7 @@
  */
 import { inputError } from '../errors.js';
 import type { NopeaConfig } from '../source/config.js';
+import { invalidNamespace } from '../source/names.js';
 import type { CiProvenance } from '../state/repository.js';
 import type { StrategyName } from '../strategy/names.js';
 
@@ -36,6 +37,8 @@ export interface ServiceSpec {
   namespace?: string;
   prune: boolean;
   strategy?: StrategyName;
+  /** How kustomizations render (`kustomize:` in nopea.yaml): remote bases only when allowed. */
+  kustomize?: { allowRemote: boolean };
 }
 
 const SERVICE_NAME = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
@@ -47,6 +50,13 @@ export function selectServices(opts: RunOptions, config: NopeaConfig | undefined
     throw inputError({
       message: `service name "${opts.service}" is not valid`,
       hint: 'use lower-case letters, digits and "-" (a DNS label, at most 63 characters)',
+    });
+  }
+  const badNamespace = opts.namespace === undefined ? undefined : invalidNamespace(opts.namespace);
+  if (badNamespace) {
+    throw inputError({
+      message: `namespace ${JSON.stringify(opts.namespace)} ${badNamespace}`,
+      hint: 'pass the namespace of an existing or declared Namespace with -n/--namespace',
     });
   }
   if (opts.service) {
@@ -62,6 +72,7 @@ export function selectServices(opts: RunOptions, config: NopeaConfig | undefined
     const namespace = opts.namespace ?? fromConfig?.namespace;
     if (namespace) spec.namespace = namespace;
     if (fromConfig?.strategy) spec.strategy = fromConfig.strategy;
+    if (fromConfig?.kustomize) spec.kustomize = fromConfig.kustomize;
     return [spec];
   }
   if (declared.length === 0) {
@@ -85,6 +96,7 @@ export function selectServices(opts: RunOptions, config: NopeaConfig | undefined
     const namespace = opts.namespace ?? s.namespace;
     if (namespace) spec.namespace = namespace;
     if (s.strategy) spec.strategy = s.strategy;
+    if (s.kustomize) spec.kustomize = s.kustomize;
     return spec;
   });
 }

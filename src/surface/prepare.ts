@@ -51,6 +51,8 @@ export interface PreparedService {
   desired: DesiredObject[];
   state: ServiceState;
   plan: Plan;
+  /** The uid of each desired object that exists in the cluster (empty offline), for the inventory. */
+  liveUids: Map<ResourceId, string>;
 }
 
 /** The run's shared context: repository, state branch, cluster connection. */
@@ -101,7 +103,7 @@ export async function openRun(opts: RunOptions, timer = new StageTimer()): Promi
   // Manifests load while git fetches the state and the cluster is discovered.
   const manifests = new Map<string, Promise<Manifest[]>>();
   for (const spec of services) {
-    const loading = loadManifests({ repoRoot, paths: spec.paths, kubectl: kubectlFor(opts) });
+    const loading = loadManifests(loadOptions(repoRoot, spec, opts));
     // Awaited in prepareService; this keeps an early failure elsewhere from leaving it unhandled.
     loading.catch(() => undefined);
     manifests.set(spec.name, loading);
@@ -123,8 +125,17 @@ export async function openRun(opts: RunOptions, timer = new StageTimer()): Promi
   return ctx;
 }
 
-function kubectlFor(opts: RunOptions): string | undefined {
-  return opts.kubectl ?? process.env.NOPEA_KUBECTL;
+/** How a service's manifests are read: its paths, the kubectl that renders kustomizations, their rules. */
+function loadOptions(
+  repoRoot: string,
+  spec: ServiceSpec,
+  opts: RunOptions,
+): Parameters<typeof loadManifests>[0] {
+  const load: Parameters<typeof loadManifests>[0] = { repoRoot, paths: spec.paths };
+  const kubectl = opts.kubectl ?? process.env.NOPEA_KUBECTL;
+  if (kubectl) load.kubectl = kubectl;
+  if (spec.kustomize) load.kustomize = spec.kustomize;
+  return load;
 }
 
 function connectOptions(opts: RunOptions): Parameters<typeof connect>[0] {
@@ -155,14 +166,13 @@ export async function prepareService(
   const { timer } = ctx;
   const manifests = await timer.time(
     'source',
-    () =>
-      ctx.manifests?.get(spec.name) ??
-      loadManifests({ repoRoot: ctx.repoRoot, paths: spec.paths, kubectl: kubectlFor(opts) }),
+    () => ctx.manifests?.get(spec.name) ?? loadManifests(loadOptions(ctx.repoRoot, spec, opts)),
   );
   const desired = identify(manifests, ctx.catalog, spec.namespace ? { namespace: spec.namespace } : {});
   const state = await timer.time('state', () => ctx.store.readService(spec.name));
-  const plan = await timer.time('plan', () => planFor(ctx, spec, desired, state));
-  return { spec, desired, state, plan };
+  const liveUids = new Map<ResourceId, string>();
+  const plan = await timer.time('plan', () => planFor(ctx, spec, desired, state, liveUids));
+  return { spec, desired, state, plan, liveUids };
 }
 
 async function planFor(
@@ -170,6 +180,7 @@ async function planFor(
   spec: ServiceSpec,
   desired: DesiredObject[],
   state: ServiceState,
+  liveUids: Map<ResourceId, string>,
 ): Promise<Plan> {
   const desiredIds = new Set(desired.map((d) => d.id));
   const lastApplied = (id: ResourceId): KubeObject | undefined =>
@@ -177,6 +188,7 @@ async function planFor(
   const gone = (state.inventory?.objects ?? []).filter((o) => !desiredIds.has(o.id));
   const prune: PruneCandidate[] = gone.map((o) => {
     const candidate: PruneCandidate = { id: o.id, apiVersion: o.apiVersion };
+    if (o.uid) candidate.uid = o.uid;
     const la = state.lastApplied.get(o.id);
     if (la) {
       candidate.lastApplied = la.object as KubeObject;
@@ -188,6 +200,8 @@ async function planFor(
     const o: ObservedObject = { desired: d, intent: intentOf(d.object) };
     const la = lastApplied(d.id);
     if (la) o.lastApplied = la;
+    const completedAt = state.lastApplied.get(d.id)?.completedAt;
+    if (completedAt) o.completedAt = completedAt;
     return o;
   });
 
@@ -199,7 +213,9 @@ async function planFor(
     });
     for (const o of observations) {
       const l = live.get(o.desired.id);
-      if (l) o.live = l;
+      if (!l) continue;
+      o.live = l;
+      if (typeof l.metadata.uid === 'string') liveUids.set(o.desired.id, l.metadata.uid);
     }
     const needDryRun = observations.filter((o) => !provablyUnchanged(o.intent, o.lastApplied, o.live));
     const dryRunSet = new Set(needDryRun);

@@ -7,17 +7,22 @@
 import type { GuardResult } from '../apply/guard.js';
 import { comparableIntent } from '../plan/classify.js';
 import { jsonEqual } from '../plan/paths.js';
+import { releasedFromInventory } from '../plan/types.js';
 import type { DesiredObject } from '../resources/identify.js';
 import { intentOf } from '../resources/normalize.js';
 import type { KubeObject, ResourceId } from '../resources/object.js';
 import { redactSecret } from '../resources/secrets.js';
 import { formatProblem } from '../errors.js';
-import type { StateChange } from '../state/change.js';
+import type { DerivedFiles, StateChange } from '../state/change.js';
 import type { DeployRecord, Inventory, LastApplied } from '../state/format.js';
+import type { ServiceState } from '../state/reader.js';
 import { statePaths } from '../state/layout.js';
 import type { CiProvenance, SourceInfo } from '../state/repository.js';
 import type { PreparedService } from './prepare.js';
 import type { ServiceSyncResult } from './sync-types.js';
+
+/** One inventory entry. */
+type InventoryObject = Inventory['objects'][number];
 
 /** Everything a deploy record is built from. */
 export interface RecordInput {
@@ -34,27 +39,33 @@ export interface RecordInput {
   provenance: Pick<CiProvenance, 'actor' | 'runUrl'>;
 }
 
-/** The last-applied entry for an object now in the cluster: its intent, Secret values hashed. */
+/**
+ * The last-applied entry for an object now in the cluster: its intent, Secret values hashed, and for
+ * a Job this deploy saw complete (`completed`), when — kept while the spec stays the same.
+ */
 function lastAppliedEntry(
   desired: DesiredObject,
   previous: LastApplied | undefined,
   deployId: string,
   now: string,
+  completed: boolean,
 ): LastApplied | undefined {
   const intent = intentOf(desired.object);
   const stored = comparableIntent(intent, previous?.object);
+  const sameSpec =
+    previous !== undefined &&
+    previous.apiVersion === desired.object.apiVersion &&
+    jsonEqual(stored, previous.object);
   const sameOrigin =
     previous?.origin?.file === desired.origin.file && previous?.origin?.line === desired.origin.line;
+  const completedAt = sameSpec
+    ? (previous.completedAt ?? (completed ? now : undefined))
+    : completed
+      ? now
+      : undefined;
   // Unchanged entries are not rewritten: the branch diff of a deploy shows what it changed.
-  if (
-    previous &&
-    sameOrigin &&
-    previous.apiVersion === desired.object.apiVersion &&
-    jsonEqual(stored, previous.object)
-  ) {
-    return undefined;
-  }
-  return {
+  if (sameSpec && sameOrigin && completedAt === previous.completedAt) return undefined;
+  const entry: LastApplied = {
     format: 1,
     id: desired.id,
     apiVersion: desired.object.apiVersion,
@@ -63,57 +74,94 @@ function lastAppliedEntry(
     appliedAt: now,
     object: redactSecret(intent, previous?.object as KubeObject | undefined) as LastApplied['object'],
   };
+  if (completedAt) entry.completedAt = completedAt;
+  return entry;
 }
 
-/** The state branch change recording one deploy: record, current, inventory, last-applied objects. */
-export function buildStateChange(input: RecordInput): StateChange {
-  const { prepared, guard, result, source } = input;
-  const { spec, state, plan } = prepared;
+/**
+ * The service's inventory and last-applied files after this deploy, on top of `base` (what the tip
+ * the commit is built on records for the service): what this run applied joins it, what it pruned or
+ * released leaves it, and entries it did not touch — another run's, recorded since this one planned —
+ * stay. Nothing is ever dropped from the inventory that this run did not prune, release or find gone.
+ */
+export function serviceFiles(input: RecordInput, base: ServiceState): DerivedFiles {
+  const { prepared, guard, result } = input;
+  const { plan } = prepared;
   const now = input.finishedAt.toISOString();
-  const outcome = result.outcome === 'dry-run' ? 'failed' : result.outcome;
-  const actions = new Map(result.objects.map((o) => [o.id, o.action]));
+  const results = new Map(result.objects.map((o) => [o.id, o]));
+  const ready = new Set(result.health?.objects.filter((o) => o.state === 'ready').map((o) => o.id));
   const writes: Record<string, unknown> = {};
   const deletes: string[] = [];
 
-  const inCluster = new Map<ResourceId, string>();
+  const inCluster = new Map<ResourceId, InventoryObject>();
   const desiredIds = new Set(prepared.desired.map((d) => d.id));
   const planned = new Set(plan.entries.map((e) => e.id));
-  for (const o of state.inventory?.objects ?? []) {
-    // No longer desired and no prune entry: the plan found it already gone from the cluster.
-    if (plan.mode === 'cluster' && !desiredIds.has(o.id) && !planned.has(o.id)) {
+  const plannedOn = new Set(prepared.state.inventory?.objects.map((o) => o.id));
+  for (const o of base.inventory?.objects ?? []) {
+    // In the inventory this run planned with, no longer desired and no prune entry: the plan found it
+    // already gone from the cluster.
+    const foundGone = plannedOn.has(o.id) && !desiredIds.has(o.id) && !planned.has(o.id);
+    if (plan.mode === 'cluster' && foundGone) {
       deletes.push(statePaths.lastApplied(o.id));
       continue;
     }
-    inCluster.set(o.id, o.apiVersion);
+    inCluster.set(o.id, o);
   }
   for (const d of prepared.desired) {
-    const action = actions.get(d.id);
-    const applied = action === 'created' || action === 'configured' || action === 'unchanged';
-    if (!applied) continue;
-    inCluster.set(d.id, d.object.apiVersion);
-    const entry = lastAppliedEntry(d, state.lastApplied.get(d.id), result.deployId, now);
-    if (entry) writes[statePaths.lastApplied(d.id)] = entry;
+    const done = results.get(d.id);
+    // A write cut short in flight may have landed: tracking it is safe (prune checks ownership first),
+    // losing it is not. Its last-applied file is left as it was.
+    if (done?.uncertain) {
+      if (!inCluster.has(d.id)) inCluster.set(d.id, { id: d.id, apiVersion: d.object.apiVersion });
+      continue;
+    }
+    // Written (a failed result may have been: a CRD that never became Established), or left as it was.
+    const stays =
+      done?.applied !== undefined ||
+      done?.action === 'created' ||
+      done?.action === 'configured' ||
+      done?.action === 'unchanged';
+    if (!done || !stays) continue;
+    const entry: InventoryObject = { id: d.id, apiVersion: d.object.apiVersion };
+    const uid = done.applied?.metadata.uid ?? prepared.liveUids.get(d.id) ?? inCluster.get(d.id)?.uid;
+    if (typeof uid === 'string') entry.uid = uid;
+    inCluster.set(d.id, entry);
+    const completed = d.ref.group === 'batch' && d.ref.kind === 'Job' && ready.has(d.id);
+    const lastApplied = lastAppliedEntry(d, base.lastApplied.get(d.id), result.deployId, now, completed);
+    if (lastApplied) writes[statePaths.lastApplied(d.id)] = lastApplied;
   }
   for (const o of result.objects) {
     if (o.action !== 'pruned') continue;
     inCluster.delete(o.id);
     deletes.push(statePaths.lastApplied(o.id));
   }
-  // Objects kept by their opt-out annotation are released: nopea stops tracking them.
+  // Kept entries that opt out of pruning, or whose live object is not nopea's, are released.
   for (const k of guard.kept) {
-    if (!k.entry.pruneDisabled) continue;
+    if (!releasedFromInventory(k.entry)) continue;
     inCluster.delete(k.entry.id);
     deletes.push(statePaths.lastApplied(k.entry.id));
   }
   const inventory: Inventory = {
     format: 1,
-    service: spec.name,
-    namespace: spec.namespace ?? '',
-    objects: [...inCluster]
-      .map(([id, apiVersion]) => ({ id, apiVersion }))
-      .sort((a, b) => a.id.localeCompare(b.id)),
+    service: prepared.spec.name,
+    namespace: prepared.spec.namespace ?? '',
+    objects: [...inCluster.values()].sort((a, b) => a.id.localeCompare(b.id)),
   };
   writes[statePaths.inventory] = inventory;
+  return { writes, deletes };
+}
+
+/**
+ * The state branch change recording one deploy: its record and current.json, and — derived from the
+ * tip the commit is built on, again on every compare-and-swap retry — the inventory and last-applied
+ * files (`serviceFiles`).
+ */
+export function buildStateChange(input: RecordInput): StateChange {
+  const { prepared, result, source } = input;
+  const { spec, plan } = prepared;
+  const now = input.finishedAt.toISOString();
+  const outcome = result.outcome === 'dry-run' ? 'failed' : result.outcome;
+  const writes: Record<string, unknown> = {};
 
   const record: DeployRecord = {
     format: 1,
@@ -154,6 +202,8 @@ export function buildStateChange(input: RecordInput): StateChange {
     service: spec.name,
     message: `deploy ${spec.name} ${result.deployId} ${outcome}`,
     writes,
-    deletes,
+    // The tip this run planned on needs no second read; a newer one (a lost race) is read afresh.
+    derive: async (base) =>
+      serviceFiles(input, base.tip === plan.stateCommit ? prepared.state : await base.readService(spec.name)),
   };
 }

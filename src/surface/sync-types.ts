@@ -29,6 +29,8 @@ export interface SyncOptions extends RunOptions {
   lockTimeoutMs?: number;
   /** Stops new writes and waits (SIGTERM/SIGINT); the outcome is still recorded. */
   signal?: AbortSignal;
+  /** Cuts requests in flight short (a second signal); the outcome is still recorded. */
+  hurry?: AbortSignal;
   onEvent?: (event: SyncEvent) => void;
 }
 

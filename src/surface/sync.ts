@@ -5,20 +5,21 @@
  * the state branch whatever happens next.
  */
 import { ulid } from 'ulid';
-import { NopeaError, cancelledError, errorMessage } from '../errors.js';
+import { NopeaError, cancelledError, errorMessage, formatProblem } from '../errors.js';
 import type { KubeClient, RequestStats, Verb } from '../cluster/client.js';
 import { refusedBeforeWrite } from '../cluster/explain.js';
 import { LockRequests, type ServiceLock } from '../cluster/lease.js';
 import type { ApplyItem, ObjectResult } from '../apply/execute.js';
 import type { GuardResult } from '../apply/guard.js';
-import type { Plan } from '../plan/types.js';
+import { releasedFromInventory, type Plan } from '../plan/types.js';
+import type { HealthTarget } from '../health/wait.js';
 import { chooseStrategy } from '../strategy/choose.js';
 import { direct } from '../strategy/direct.js';
 import type { StrategyName } from '../strategy/names.js';
 import type { Change, Strategy } from '../strategy/types.js';
 import { sourceInfo } from '../state/repository.js';
 import type { ServiceSpec } from './options.js';
-import { lockAndPlan } from './lock.js';
+import { lockAndPlan, takeLock, type LockFor } from './lock.js';
 import {
   DEFAULT_TIMEOUT_MS,
   StageTimer,
@@ -75,6 +76,8 @@ const IMPLEMENTATIONS: Partial<Record<StrategyName, Strategy>> = { direct };
 /** Syncs every selected service, one after the other. */
 export async function sync(opts: SyncOptions): Promise<SyncResult> {
   const ctx = await openRun(opts);
+  const cut = (): void => ctx.client?.cutInFlight();
+  opts.hurry?.addEventListener('abort', cut, { once: true });
   try {
     const services: ServiceSyncResult[] = [];
     const lockRequests = new LockRequests();
@@ -86,6 +89,7 @@ export async function sync(opts: SyncOptions): Promise<SyncResult> {
     if (ctx.client) result.requests = ctx.client.stats;
     return result;
   } finally {
+    opts.hurry?.removeEventListener('abort', cut);
     ctx.client?.close();
   }
 }
@@ -99,7 +103,7 @@ export async function sync(opts: SyncOptions): Promise<SyncResult> {
 export function inSync(prepared: PreparedService, guard: GuardResult): boolean {
   const { plan, state, desired } = prepared;
   if (state.current?.status !== 'succeeded') return false;
-  if (guard.prune.length > 0 || guard.kept.some((k) => k.entry.pruneDisabled)) return false;
+  if (guard.prune.length > 0 || guard.kept.some((k) => releasedFromInventory(k.entry))) return false;
   if (plan.entries.some((e) => e.action !== 'unchanged' && e.action !== 'prune')) return false;
   const recorded = new Set(state.inventory?.objects.map((o) => o.id));
   if (!desired.every((d) => recorded.has(d.id) && state.lastApplied.has(d.id))) return false;
@@ -113,8 +117,15 @@ interface ServiceRun {
   ctx: RunContext;
   client: KubeClient;
   opts: SyncOptions;
+  spec: ServiceSpec;
   result: ServiceSyncResult;
   started: number;
+  lockRequests: LockRequests;
+}
+
+function lockFor(run: ServiceRun): LockFor {
+  const { ctx, client, spec, opts, result, lockRequests } = run;
+  return { ctx, client, spec, opts, deployId: result.deployId, requests: lockRequests };
 }
 
 function keptOf(guard: GuardResult): ServiceSyncResult['kept'] {
@@ -147,7 +158,7 @@ async function syncService(
     result.plan = plan;
     opts.onEvent?.({ type: 'plan', service: spec.name, plan });
   };
-  const serviceRun: ServiceRun = { ctx, client, opts, result, started };
+  const serviceRun: ServiceRun = { ctx, client, opts, spec, result, started, lockRequests };
 
   if (opts.dryRun) {
     try {
@@ -174,17 +185,7 @@ async function syncService(
     const early = guardService(planned, opts);
     strategy = chooseFor(serviceRun, planned);
     if (inSync(planned, early)) return await checkInSync(serviceRun, strategy, planned, early);
-    ({ lock, prepared, guard } = await lockAndPlan(
-      ctx,
-      client,
-      spec,
-      opts,
-      deployId,
-      lockRequests,
-      result.objects,
-      onPlan,
-      planned,
-    ));
+    ({ lock, prepared, guard } = await lockAndPlan(lockFor(serviceRun), result.objects, onPlan, planned));
   } catch (err) {
     // Refused before anything was written (the Namespace applied before the lock aside): nothing to
     // record, and there is no lock to record it under.
@@ -205,10 +206,9 @@ async function syncService(
   result.kept = keptOf(guard);
 
   try {
-    await execute(serviceRun, strategy, prepared, guard);
+    await execute(serviceRun, strategy, lock, prepared, guard);
   } catch (err) {
-    result.error = asNopeaError(err);
-    result.outcome = opts.signal?.aborted ? 'cancelled' : 'failed';
+    settleFailure(serviceRun, err);
   }
   if (lock.lostReason && !result.error) {
     result.error = new NopeaError(
@@ -255,8 +255,7 @@ async function record(run: ServiceRun, prepared: PreparedService, guard: GuardRe
 
 /**
  * A run with nothing to apply: it checks health and records nothing when all is well. When health
- * fails, something broke since the last deploy; that is recorded (the branch takes concurrent commits
- * safely, so no lock is needed for a record alone).
+ * fails, something broke since the last deploy; that is recorded, under the lock like every write.
  */
 async function checkInSync(
   run: ServiceRun,
@@ -264,7 +263,7 @@ async function checkInSync(
   prepared: PreparedService,
   guard: GuardResult,
 ): Promise<ServiceSyncResult> {
-  const { opts, result, started } = run;
+  const { result, started } = run;
   result.inSync = true;
   result.kept = keptOf(guard);
   result.objects.push(...prepared.desired.map((d): ObjectResult => ({ id: d.id, action: 'unchanged' })));
@@ -272,12 +271,36 @@ async function checkInSync(
     await waitHealthy(run, strategy, changeOf(run, prepared, guard, []));
     result.outcome = 'succeeded';
   } catch (err) {
-    result.error = asNopeaError(err);
-    result.outcome = opts.signal?.aborted ? 'cancelled' : 'failed';
-    if (result.outcome === 'failed') await record(run, prepared, guard);
+    settleFailure(run, err);
+    if (result.outcome === 'failed') await recordUnderLock(run, prepared, guard);
   }
   result.durationMs = Date.now() - started;
   return result;
+}
+
+/** Records a run that wrote nothing to the cluster, holding the lock like any other write to the branch. */
+async function recordUnderLock(
+  run: ServiceRun,
+  prepared: PreparedService,
+  guard: GuardResult,
+): Promise<void> {
+  const { result } = run;
+  let lock: ServiceLock;
+  try {
+    lock = await takeLock(lockFor(run));
+  } catch (err) {
+    const why = asNopeaError(err);
+    result.error = new NopeaError(result.error?.kind ?? why.kind, [
+      ...(result.error?.problems ?? []),
+      { message: `not recorded on the state branch: ${why.problems.map(formatProblem).join('; ')}` },
+    ]);
+    return;
+  }
+  try {
+    await record(run, prepared, guard);
+  } finally {
+    await lock.release();
+  }
 }
 
 /**
@@ -305,6 +328,7 @@ function changeOf(
   prepared: PreparedService,
   guard: GuardResult,
   items: ApplyItem[],
+  lock?: ServiceLock,
 ): Change {
   const { ctx, client, opts } = run;
   const service = prepared.spec.name;
@@ -313,7 +337,7 @@ function changeOf(
     client,
     catalog: ctx.catalog,
     items,
-    targets: prepared.desired.map((d) => ({ id: d.id, type: d.type })),
+    targets: healthTargets(prepared, run.result.objects),
     guard,
     clock: ctx.timer,
     onStage: (stage) => opts.onEvent?.({ type: 'stage', service, stage }),
@@ -321,17 +345,37 @@ function changeOf(
     onHealth: (snapshot) => opts.onEvent?.({ type: 'health', service, snapshot }),
   };
   if (opts.signal) change.signal = opts.signal;
+  if (lock) change.mayWrite = () => lock.check();
   return change;
+}
+
+/**
+ * Every desired object to wait for, with the uid of the object this run applied (or found live), so
+ * the wait can tell it from an earlier object of the same name (a Job deleted after completing).
+ */
+function healthTargets(prepared: PreparedService, results: readonly ObjectResult[]): HealthTarget[] {
+  const applied = new Map(results.map((r) => [r.id, r.applied?.metadata.uid]));
+  // A run-once Job that completed in an earlier deploy and is gone since has nothing left to wait for.
+  const finished = new Set(prepared.plan.entries.filter((e) => e.completedAt).map((e) => e.id));
+  return prepared.desired
+    .filter((d) => !finished.has(d.id))
+    .map((d) => {
+      const target: HealthTarget = { id: d.id, type: d.type };
+      const uid = applied.get(d.id) ?? prepared.liveUids.get(d.id);
+      if (typeof uid === 'string') target.uid = uid;
+      return target;
+    });
 }
 
 async function execute(
   run: ServiceRun,
   strategy: Strategy,
+  lock: ServiceLock,
   prepared: PreparedService,
   guard: GuardResult,
 ): Promise<void> {
   const { opts, result } = run;
-  const change = changeOf(run, prepared, guard, applyItems(prepared, result.objects));
+  const change = changeOf(run, prepared, guard, applyItems(prepared, result.objects), lock);
   const applied = await strategy.apply(change, {
     forceConflicts: opts.forceConflicts ?? false,
     recreateOnImmutable: opts.recreateOnImmutable ?? false,
@@ -339,6 +383,7 @@ async function execute(
   });
   result.objects.push(...applied.objects);
   if (applied.error) throw applied.error;
+  change.targets = healthTargets(prepared, result.objects);
   await waitHealthy(run, strategy, change);
   result.outcome = 'succeeded';
 }
@@ -362,6 +407,25 @@ export function applyItems(prepared: PreparedService, written: ObjectResult[]): 
   return prepared.desired
     .filter((desired) => !done.has(desired.id))
     .map((desired) => ({ desired, entry: byId.get(desired.id)! }));
+}
+
+/**
+ * The outcome of a run that stopped on an error. After a signal it is `cancelled`, whatever the
+ * error: a wait or a request cut short by the stop is part of the cancellation, and its problems are
+ * kept after the cancellation's own.
+ */
+function settleFailure(run: ServiceRun, err: unknown): void {
+  const error = asNopeaError(err);
+  if (!run.opts.signal?.aborted) {
+    run.result.error = error;
+    run.result.outcome = 'failed';
+    return;
+  }
+  run.result.outcome = 'cancelled';
+  run.result.error =
+    error.kind === 'cancelled'
+      ? error
+      : new NopeaError('cancelled', [...cancelledError().problems, ...error.problems]);
 }
 
 function asNopeaError(err: unknown): NopeaError {

@@ -23,6 +23,8 @@ export interface NopeaRunOptions {
   timeoutMs?: number;
   /** Called with the child once it started (to send signals). */
   onSpawn?: (child: import('node:child_process').ChildProcess) => void;
+  /** Called with all of stderr so far each time more arrives (to act when a stage begins). */
+  onStderr?: (soFar: string) => void;
 }
 
 /** Runs `nopea <args>` from source (through tsx) in `cwd`. */
@@ -37,7 +39,10 @@ export function runNopea(args: string[], opts: NopeaRunOptions): Promise<NopeaRu
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    child.stderr.on('data', (d: Buffer) => {
+      stderr += d.toString();
+      opts.onStderr?.(stderr);
+    });
     const timer = setTimeout(() => child.kill('SIGKILL'), opts.timeoutMs ?? 120_000);
     child.on('error', reject);
     child.on('close', (code, signal) => {

@@ -6,10 +6,11 @@ import { formatProblem, type NopeaError } from '../../errors.js';
 import { parsePruneLimit } from '../../apply/guard.js';
 import type { PropagationPolicy } from '../../cluster/objects.js';
 import { renderText } from '../../plan/render.js';
+import { Cancellation } from '../../surface/cancellation.js';
 import { serviceStatus, syncExitCode, refusedBeforeAnyWrite } from '../../surface/outcome.js';
 import { requestSummary, sync } from '../../surface/sync.js';
 import type { ServiceSyncResult, SyncOptions, SyncResult } from '../../surface/sync-types.js';
-import { formatDuration, parseDuration } from '../../surface/duration.js';
+import { formatDuration, parseDuration } from '../../duration.js';
 import { reportError, useColor, useLiveProgress } from '../output.js';
 import { runOptionsFrom, withRunOptions } from '../options.js';
 import { progressPrinter } from '../progress.js';
@@ -117,6 +118,7 @@ export function syncCommand(setExit: (code: number) => void) {
           describe: 'wait for health after applying (--no-wait skips it)',
         })
         .option('timeout', {
+          requiresArg: true,
           type: 'string',
           default: '5m',
           describe: 'bound on the health wait, e.g. 90s, 5m',
@@ -127,11 +129,13 @@ export function syncCommand(setExit: (code: number) => void) {
           describe: 'take over fields other field managers own',
         })
         .option('max-prune', {
+          requiresArg: true,
           type: 'string',
           default: '10',
           describe: 'most objects one sync may delete: a count or a percentage (25%)',
         })
         .option('allow-prune-kind', {
+          requiresArg: true,
           type: 'string',
           array: true,
           default: [] as string[],
@@ -144,15 +148,18 @@ export function syncCommand(setExit: (code: number) => void) {
           describe: 'delete and re-create objects whose immutable fields change',
         })
         .option('prune-propagation', {
+          requiresArg: true,
           choices: ['background', 'foreground', 'orphan'] as const,
           default: 'background' as const,
           describe: 'deletion propagation for pruned objects',
         })
         .option('lock-namespace', {
+          requiresArg: true,
           type: 'string',
           describe: 'namespace of the per-service Lease (default: the service namespace)',
         })
         .option('lock-timeout', {
+          requiresArg: true,
           type: 'string',
           default: '5m',
           describe: 'how long to wait for another run of the same service',
@@ -172,15 +179,15 @@ export function syncCommand(setExit: (code: number) => void) {
         lockTimeout: string;
       },
     ) => {
-      const controller = new AbortController();
-      let signals = 0;
+      // CI runners cancel with SIGINT, then SIGTERM moments later: neither may cost the record.
+      const cancellation = new Cancellation();
       const onSignal = (sig: NodeJS.Signals): void => {
-        signals++;
-        if (signals > 1) process.exit(130);
+        const step = cancellation.cancel();
         process.stderr.write(
-          `\nnopea: ${sig} received: finishing writes in flight, recording the outcome (signal again to exit at once)\n`,
+          step === 'stop'
+            ? `\nnopea: ${sig} received: no new writes start; finishing those in flight, then recording the outcome and releasing the lock\n`
+            : `\nnopea: ${sig} received again: cutting requests in flight short; the outcome is still recorded\n`,
         );
-        controller.abort();
       };
       process.on('SIGINT', onSignal);
       process.on('SIGTERM', onSignal);
@@ -202,7 +209,8 @@ export function syncCommand(setExit: (code: number) => void) {
           recreateOnImmutable: argv.recreateOnImmutable,
           propagationPolicy: PROPAGATION[argv.prunePropagation] ?? 'Background',
           lockTimeoutMs: parseDuration(argv.lockTimeout, '--lock-timeout'),
-          signal: controller.signal,
+          signal: cancellation.signal,
+          hurry: cancellation.hurry,
           onEvent: (e) => {
             if (e.type === 'plan' && argv.output === 'text') {
               progress.done();

@@ -1,12 +1,12 @@
 // waitForHealth against the real test control plane: kwok plays the kubelet, and image tags pick
 // its behaviour (`fail-pull` → ImagePullBackOff, `crashloop` → CrashLoopBackOff, `never-ready` →
 // running but never ready; anything else becomes Ready).
-import { randomBytes } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { KubeClient } from '../../../src/cluster/client.js';
 import { connect } from '../../../src/cluster/connect.js';
 import { discover } from '../../../src/cluster/discover.js';
-import { applyObject, deleteObject } from '../../../src/cluster/objects.js';
+import { applyObject, deleteObject, getObject } from '../../../src/cluster/objects.js';
 import {
   formatDiagnosis,
   waitForHealth,
@@ -15,7 +15,7 @@ import {
 } from '../../../src/health/wait.js';
 import type { ResourceCatalog, ResourceType } from '../../../src/resources/catalog.js';
 import { formatId, groupOf, type KubeObject } from '../../../src/resources/object.js';
-import { testCluster, useNamespace } from '../../helpers/cluster.js';
+import { testCluster, useNamespace, waitFor } from '../../helpers/cluster.js';
 
 let client: KubeClient;
 let catalog: ResourceCatalog;
@@ -37,19 +37,20 @@ function typeOf(obj: KubeObject): ResourceType {
   return found;
 }
 
-/** Applies objects and returns them as wait targets. */
+/** Applies objects and returns them as wait targets, with the uid the apply answered with. */
 async function apply(...objects: KubeObject[]): Promise<HealthTarget[]> {
   const targets: HealthTarget[] = [];
   for (const obj of objects) {
     const type = typeOf(obj);
-    await applyObject(client, type, obj);
+    const applied = await applyObject(client, type, obj);
+    const uid = applied.metadata.uid;
     const ref = {
       group: groupOf(obj.apiVersion),
       kind: obj.kind,
       namespace: type.namespaced ? (obj.metadata.namespace ?? '') : '',
       name: obj.metadata.name ?? '',
     };
-    targets.push({ id: formatId(ref), type });
+    targets.push({ id: formatId(ref), type, uid: typeof uid === 'string' ? uid : undefined });
   }
   return targets;
 }
@@ -65,6 +66,24 @@ function deployment(namespace: string, name: string, image: string, replicas = 1
       template: {
         metadata: { labels: { app: name } },
         spec: { containers: [{ name: 'app', image }] },
+      },
+    },
+  };
+}
+
+/** A run-once Job like ingress-nginx's admission Jobs: deleted as soon as it has finished. */
+function runOnceJob(namespace: string, name: string): KubeObject {
+  return {
+    apiVersion: 'batch/v1',
+    kind: 'Job',
+    metadata: { name, namespace },
+    spec: {
+      ttlSecondsAfterFinished: 0,
+      template: {
+        spec: {
+          restartPolicy: 'OnFailure',
+          containers: [{ name: 'create', image: 'registry.local/kube-webhook-certgen:v1' }],
+        },
       },
     },
   };
@@ -209,6 +228,38 @@ describe('waitForHealth', () => {
     expect(report.ok, describeReport(report)).toBe(true);
     expect(report.objects[0]).toMatchObject({ state: 'ready', message: 'completed (1 succeeded)' });
     timings.push(`Job complete in ${report.durationMs} ms`);
+  });
+
+  it('reports a Job the TTL controller deletes as soon as it completes ready, not missing', async () => {
+    const targets = await apply(runOnceJob(ns.name, 'admission-create'));
+    // Polls 3 s apart: the Job completes and is deleted between two of them, as in a real sync.
+    const report = await waitForHealth(client, catalog, targets, { timeoutMs: 60_000, pollMs: 3_000 });
+    expect(report.ok, describeReport(report)).toBe(true);
+    await waitFor(async () => !(await getObject(client, targets[0]!.type, ns.name, 'admission-create')), {
+      what: 'the TTL controller to delete the finished Job',
+    });
+    timings.push(`ttl-0 Job ready in ${report.durationMs} ms (${report.objects[0]!.message})`);
+  });
+
+  it('reports a Job already deleted after completing at the first look ready, by its Completed event', async () => {
+    const targets = await apply(runOnceJob(ns.name, 'admission-patch'));
+    await waitFor(async () => !(await getObject(client, targets[0]!.type, ns.name, 'admission-patch')), {
+      what: 'the Job to complete and be deleted',
+    });
+    const report = await waitForHealth(client, catalog, targets, { timeoutMs: 60_000 });
+    expect(report.ok, describeReport(report)).toBe(true);
+    expect(report.objects[0]).toMatchObject({
+      state: 'ready',
+      reason: 'DeletedAfterCompletion',
+      message: 'completed, then deleted',
+    });
+    // Another Job of that name (another uid) has no Completed event of its own: it is not found.
+    const other = await waitForHealth(client, catalog, [{ ...targets[0]!, uid: randomUUID() }], {
+      timeoutMs: 2_000,
+      pollMs: 200,
+    });
+    expect(other.timedOut, describeReport(other)).toBe(true);
+    expect(other.objects[0]).toMatchObject({ state: 'progressing', reason: 'NotFound' });
   });
 
   it('fails fast on a Job whose pod cannot pull its image', async () => {

@@ -1,6 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import { NopeaError } from '../../../src/errors.js';
-import { driftAnnotations, errorAnnotations } from '../../../src/action/annotations.js';
+import {
+  ANNOTATIONS_PER_LEVEL,
+  capAnnotations,
+  driftAnnotations,
+  errorAnnotations,
+  type Annotation,
+} from '../../../src/action/annotations.js';
 import { entry, plan } from './fixtures.js';
 
 describe('errorAnnotations', () => {
@@ -68,5 +74,47 @@ describe('driftAnnotations', () => {
         line: 3,
       },
     ]);
+  });
+});
+
+describe('capAnnotations', () => {
+  it('annotates the first problems of 100,000 and counts the rest in the last one', () => {
+    const problems = Array.from({ length: 100_000 }, (_, i) => ({
+      message: `document ${i + 1} is not a Kubernetes object`,
+      origin: { file: 'deploy/all.yaml', line: i + 1 },
+    }));
+    const list = capAnnotations(errorAnnotations(new NopeaError('input', problems)));
+    expect(list).toHaveLength(ANNOTATIONS_PER_LEVEL);
+    expect(list.slice(0, -1).map((a) => a.line)).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9]);
+    expect(list.at(-1)).toEqual({
+      level: 'error',
+      title: 'nopea: invalid input',
+      message: 'and 99,991 more errors, not annotated',
+    });
+  });
+
+  it('caps each level on its own and leaves short lists alone', () => {
+    const ann = (level: Annotation['level'], i: number): Annotation => ({
+      level,
+      title: `t-${level}`,
+      message: `${level} ${i}`,
+    });
+    const warnings = Array.from({ length: 12 }, (_, i) => ann('warning', i));
+    const errors = Array.from({ length: 3 }, (_, i) => ann('error', i));
+    const capped = capAnnotations([...warnings, ...errors]);
+    expect(capped.filter((a) => a.level === 'error')).toEqual(errors);
+    expect(capped.filter((a) => a.level === 'warning').map((a) => a.message)).toEqual([
+      ...warnings.slice(0, 9).map((a) => a.message),
+      'and 3 more warnings, not annotated',
+    ]);
+    const exactly = Array.from({ length: ANNOTATIONS_PER_LEVEL }, (_, i) => ann('error', i));
+    expect(capAnnotations(exactly)).toEqual(exactly);
+  });
+
+  it('caps drift warnings once for the step', () => {
+    const entries = Array.from({ length: 30 }, (_, i) => entry(`d${i}`, 'drift'));
+    const list = capAnnotations(driftAnnotations([plan('web', entries)]));
+    expect(list).toHaveLength(ANNOTATIONS_PER_LEVEL);
+    expect(list.at(-1)!.message).toBe('and 21 more warnings, not annotated');
   });
 });

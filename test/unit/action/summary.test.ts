@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { NopeaError } from '../../../src/errors.js';
-import { clampMarkdown, fenced, renderSummary, SUMMARY_LIMIT } from '../../../src/action/summary.js';
+import { clampMarkdown, renderSummary, SUMMARY_LIMIT } from '../../../src/action/summary.js';
 import type { PlanEntry } from '../../../src/plan/types.js';
 import { entry, plan, synced } from './fixtures.js';
 
@@ -14,6 +14,20 @@ function bigEntry(i: number, size: number): PlanEntry {
 }
 
 describe('renderSummary for a sync', () => {
+  it('fences diffs so that a manifest value cannot close the fence and write Markdown', () => {
+    const e = entry('evil', 'update');
+    // Unchanged, so in the diff's context: `   \`\`\`` there would close a plain fence.
+    const value = '```\n# injected heading\n';
+    e.before = { ...e.before!, body: value };
+    e.after = { ...e.after!, body: value };
+    const md = renderSummary({ command: 'diff', status: 'planned', plans: [plan('web', [e])] });
+    const open = /^(`{3,})diff$/m.exec(md)?.[1];
+    expect(open!.length).toBeGreaterThan(3);
+    expect(md).toMatch(/^ {3}```$/m);
+    const inside = md.slice(md.indexOf(`${open}diff`), md.indexOf(`\n${open}\n`));
+    expect(inside).toContain('# injected heading');
+  });
+
   it('shows outcome, deploy id, health, counts, the plan table and folded diffs', () => {
     const md = renderSummary({ command: 'sync', status: 'succeeded', services: [synced()] });
     expect(md).toContain('## nopea sync: succeeded');
@@ -144,7 +158,7 @@ describe('the 1 MiB limit', () => {
   });
 });
 
-describe('clampMarkdown and fenced', () => {
+describe('clampMarkdown', () => {
   it('returns text within the budget unchanged', () => {
     expect(clampMarkdown('short\n', 100)).toBe('short\n');
   });
@@ -161,8 +175,9 @@ describe('clampMarkdown and fenced', () => {
     expect(out).not.toContain('\uFFFD');
   });
 
-  it('uses a fence longer than any backtick run in the text', () => {
-    expect(fenced('a ```` b')).toBe('`````text\na ```` b\n`````\n');
-    expect(fenced('plain')).toBe('```text\nplain\n```\n');
+  it('closes a long fence that shorter backtick runs inside it did not close', () => {
+    const text = `\`\`\`\`text\n${'line\n```\n'.repeat(300)}\`\`\`\`\n`;
+    const out = clampMarkdown(text, 1500);
+    expect(out).toMatch(/\n````\n\n> \*\*Truncated:\*\*/);
   });
 });

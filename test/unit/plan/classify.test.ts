@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { planService, type ObservedObject } from '../../../src/plan/classify.js';
-import { hasChanges, withPruningOff } from '../../../src/plan/types.js';
+import { hasChanges, releasedFromInventory, withPruningOff } from '../../../src/plan/types.js';
 import { redactSecret } from '../../../src/resources/secrets.js';
 import type { KubeObject } from '../../../src/resources/object.js';
 import { deploymentIntent, desiredOf, dryRun, live, nopeaFields } from './fixtures.js';
@@ -247,6 +247,100 @@ describe('cluster prune', () => {
       prune: [{ id: '/ConfigMap/web/gone', apiVersion: 'v1' }],
     });
     expect(plan.entries).toEqual([]);
+  });
+
+  const liveConfigMap = (uid: string, managers: string[]): KubeObject => ({
+    apiVersion: 'v1',
+    kind: 'ConfigMap',
+    metadata: {
+      name: 'old',
+      namespace: 'web',
+      uid,
+      resourceVersion: '42',
+      managedFields: managers.map((manager) => ({ manager, operation: 'Apply', fieldsV1: {} })),
+    },
+  });
+  const pruneOf = (live: KubeObject, uid?: string) =>
+    planService({
+      service: 'web',
+      mode: 'cluster',
+      objects: [],
+      prune: [{ id: '/ConfigMap/web/old', apiVersion: 'v1', live, ...(uid ? { uid } : {}) }],
+    }).entries[0]!;
+
+  it('prunes an object nopea applied, with its uid and resourceVersion as the delete preconditions', () => {
+    const e = pruneOf(liveConfigMap('u-1', ['nopea', 'kubectl-edit']), 'u-1');
+    expect(e.notOwned).toBeUndefined();
+    expect(e.live).toEqual({ uid: 'u-1', resourceVersion: '42' });
+    expect(releasedFromInventory(e)).toBe(false);
+  });
+
+  it('keeps an object no field of which nopea manages, and releases it from the inventory', () => {
+    const e = pruneOf(liveConfigMap('u-1', ['helm']));
+    expect(e.notOwned).toBe(true);
+    expect(e.note).toBe(
+      'kept: not applied by nopea (its fields are managed by helm); nopea stops tracking it',
+    );
+    expect(releasedFromInventory(e)).toBe(true);
+  });
+
+  it('keeps an object re-created under another uid than the one nopea recorded', () => {
+    const e = pruneOf(liveConfigMap('u-2', ['nopea']), 'u-1');
+    expect(e.notOwned).toBe(true);
+    expect(e.note).toMatch(/re-created since nopea applied it \(uid u-2, nopea applied u-1\)/);
+  });
+
+  it('falls back to the managedFields check for inventory entries recorded without a uid', () => {
+    expect(pruneOf(liveConfigMap('u-2', ['nopea'])).notOwned).toBeUndefined();
+  });
+
+  it('prunes an object whose intent set no field at all (server-side apply records no manager then)', () => {
+    const bare = { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'old', namespace: 'web' } };
+    const live = liveConfigMap('u-1', []);
+    const prune = (lastApplied: KubeObject, uid?: string) =>
+      planService({
+        service: 'web',
+        mode: 'cluster',
+        objects: [],
+        prune: [{ id: '/ConfigMap/web/old', apiVersion: 'v1', live, lastApplied, ...(uid ? { uid } : {}) }],
+      }).entries[0]!;
+    expect(prune(bare, 'u-1').notOwned).toBeUndefined();
+    expect(prune(bare).notOwned).toBeUndefined();
+    // An intent with any field would have left nopea in managedFields: its absence means foreign.
+    expect(prune({ ...bare, data: { a: '1' } }).notOwned).toBe(true);
+    // A recorded uid still has to match.
+    expect(prune(bare, 'u-9').notOwned).toBe(true);
+  });
+});
+
+describe('run-once Jobs removed by their TTL', () => {
+  const job = (image: string): KubeObject => ({
+    apiVersion: 'batch/v1',
+    kind: 'Job',
+    metadata: { name: 'migrate', namespace: 'web' },
+    spec: {
+      ttlSecondsAfterFinished: 0,
+      template: { spec: { restartPolicy: 'Never', containers: [{ name: 'm', image }] } },
+    },
+  });
+
+  it('is unchanged, not re-created, when git left the spec alone and a deploy saw it complete', () => {
+    const intent = job('migrate:1');
+    const e = cluster(
+      observe(intent, { lastApplied: intent, completedAt: '2026-12-01T10:00:00.000Z', dryRun: intent }),
+    );
+    expect(e.action).toBe('unchanged');
+    expect(e.completedAt).toBe('2026-12-01T10:00:00.000Z');
+    expect(e.note).toMatch(/completed at 2026-12-01T10:00:00.000Z and removed since/);
+  });
+
+  it('runs again when its spec changed, or when no deploy saw it complete', () => {
+    const before = job('migrate:1');
+    expect(
+      cluster(observe(job('migrate:2'), { lastApplied: before, completedAt: '2026-12-01T10:00:00.000Z' }))
+        .action,
+    ).toBe('create');
+    expect(cluster(observe(before, { lastApplied: before })).action).toBe('create');
   });
 });
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { planService } from '../../../src/plan/classify.js';
-import { renderMarkdown, renderText, summaryLine, unifiedDiff } from '../../../src/plan/render.js';
+import { fenced, renderMarkdown, renderText, summaryLine, unifiedDiff } from '../../../src/plan/render.js';
 import { deploymentIntent, desiredOf, dryRun, live, nopeaFields } from './fixtures.js';
 
 function samplePlan() {
@@ -12,6 +12,19 @@ function samplePlan() {
     mode: 'cluster',
     stateCommit: 'abcdef1234567890',
     objects: [{ desired: desiredOf(now), intent: now, lastApplied: before, live: l, dryRun: dryRun(now, l) }],
+    prune: [],
+  });
+}
+
+/** The same change planned offline: against what nopea last applied, no cluster. */
+function offlinePlan() {
+  const before = deploymentIntent('registry.local/api:v1');
+  const now = deploymentIntent('registry.local/api:v2');
+  return planService({
+    service: 'web',
+    mode: 'offline',
+    stateCommit: 'abcdef1234567890',
+    objects: [{ desired: desiredOf(now), intent: now, lastApplied: before }],
     prune: [],
   });
 }
@@ -46,8 +59,52 @@ describe('render', () => {
   it('renders nothing for unchanged entries', () => {
     const plan = samplePlan();
     expect(
-      unifiedDiff({ ...plan.entries[0]!, action: 'unchanged', before: undefined, after: undefined }),
+      unifiedDiff(
+        { ...plan.entries[0]!, action: 'unchanged', before: undefined, after: undefined },
+        plan.mode,
+      ),
     ).toBe('');
+  });
+
+  it('labels the before side of an offline diff as last applied, in text and Markdown', () => {
+    const plan = offlinePlan();
+    const text = renderText(plan, { color: false });
+    const md = renderMarkdown(plan);
+    for (const out of [text, md]) {
+      expect(out).toContain('--- apps/Deployment/web/api (last applied)');
+      expect(out).not.toContain('(live)');
+    }
+  });
+
+  it('fences Markdown diffs so that no manifest value can close the fence', () => {
+    const plan = samplePlan();
+    const e = plan.entries[0]!;
+    // A top-level block scalar next to a change lands in the diff's context as `   \`\`\``, which
+    // closes a plain fence, and the heading after it would be Markdown.
+    const value = '```\n# injected heading\n';
+    const doc = (v: string) => ({
+      apiVersion: 'v1',
+      kind: 'ConfigMap',
+      metadata: { name: 'api' },
+      body: value,
+      data: { v },
+    });
+    e.before = doc('old');
+    e.after = doc('new');
+    const md = renderMarkdown(plan);
+    expect(md).toMatch(/^ {3}```$/m);
+    const open = /^(`{3,})diff$/m.exec(md)?.[1] ?? '';
+    expect(open.length).toBeGreaterThan(3);
+    const inside = md.slice(md.indexOf(`${open}diff\n`), md.indexOf(`\n${open}\n`));
+    expect(inside).toContain('# injected heading');
+  });
+});
+
+describe('fenced', () => {
+  it('uses a fence longer than any backtick run in the text', () => {
+    expect(fenced('a ```` b')).toBe('`````text\na ```` b\n`````\n');
+    expect(fenced('plain')).toBe('```text\nplain\n```\n');
+    expect(fenced('+x', 'diff')).toBe('```diff\n+x\n```\n');
   });
 });
 

@@ -16,6 +16,7 @@ import type { DesiredObject } from '../../../src/resources/identify.js';
 import { formatId, parseId, type KubeObject, type ResourceId } from '../../../src/resources/object.js';
 import { countActions, type Action, type Plan, type PlanEntry } from '../../../src/plan/types.js';
 import type { Inventory } from '../../../src/state/format.js';
+import type { ServiceState, StateReader } from '../../../src/state/reader.js';
 import { statePaths } from '../../../src/state/layout.js';
 import type { ObjectResult } from '../../../src/apply/execute.js';
 import { StageTimer, type PreparedService, type RunContext } from '../../../src/surface/prepare.js';
@@ -74,6 +75,7 @@ function prepared(objects: DesiredObject[], entries: PlanEntry[], inventory?: In
     desired: objects,
     state,
     plan: plan(entries),
+    liveUids: new Map(),
   };
 }
 
@@ -155,21 +157,16 @@ describe('buildStateChange', () => {
     objects: [a.id, b.id, gone].map((id) => ({ id, apiVersion: 'v1' })),
   };
 
-  function change(
-    objects: DesiredObject[],
-    entries: PlanEntry[],
-    results: ObjectResult[],
-    mode: Plan['mode'] = 'cluster',
-  ) {
+  function input(objects: DesiredObject[], entries: PlanEntry[], results: ObjectResult[]) {
     const p = prepared(objects, entries, inventory);
-    p.plan = plan(entries, mode);
-    return buildStateChange({
+    p.plan = { ...plan(entries), stateCommit: 'planned-on' };
+    return {
       prepared: p,
       guard: { prune: entries.filter((e) => e.action === 'prune'), kept: [] },
       result: {
         service: 'web',
         deployId: '01J9Z8Q4W3M6N2P5R7T9V1X3Y5',
-        outcome: 'succeeded',
+        outcome: 'succeeded' as const,
         objects: results,
         kept: [],
         durationMs: 1,
@@ -179,11 +176,26 @@ describe('buildStateChange', () => {
       stages: [],
       source: {},
       provenance: {},
-    });
+    };
   }
 
-  it('drops inventory entries the plan found already gone from the cluster', () => {
-    const c = change(
+  /** The service's files as the commit writes them on a tip: the planned-on one, or a newer one. */
+  async function derived(
+    objects: DesiredObject[],
+    entries: PlanEntry[],
+    results: ObjectResult[],
+    tip: { commit: string; state?: ServiceState } = { commit: 'planned-on' },
+  ) {
+    const change = buildStateChange(input(objects, entries, results));
+    const reader = {
+      tip: tip.commit,
+      readService: async () => tip.state ?? { lastApplied: new Map() },
+    } as unknown as StateReader;
+    return change.derive!(reader);
+  }
+
+  it('drops inventory entries the plan found already gone from the cluster', async () => {
+    const c = await derived(
       [a],
       [entry(a.id, 'unchanged'), entry(b.id, 'prune')],
       [
@@ -198,8 +210,8 @@ describe('buildStateChange', () => {
     );
   });
 
-  it('keeps entries a refused or failed prune left in the cluster', () => {
-    const c = change(
+  it('keeps entries a refused or failed prune left in the cluster', async () => {
+    const c = await derived(
       [a],
       [entry(a.id, 'unchanged'), entry(b.id, 'prune')],
       [
@@ -209,6 +221,61 @@ describe('buildStateChange', () => {
     );
     const inv = c.writes?.[statePaths.inventory] as Inventory;
     expect(inv.objects.map((o) => o.id)).toEqual([a.id, b.id]);
+  });
+
+  it('records the uid of what it applied, for the ownership check of a later prune', async () => {
+    const applied: KubeObject = { ...a.object, metadata: { ...a.object.metadata, uid: 'uid-a' } };
+    const c = await derived([a], [entry(a.id, 'create')], [{ id: a.id, action: 'created', applied }]);
+    const inv = c.writes?.[statePaths.inventory] as Inventory;
+    expect(inv.objects.find((o) => o.id === a.id)?.uid).toBe('uid-a');
+  });
+
+  it('marks a Job this deploy saw complete, and keeps the mark while the spec stays the same', async () => {
+    const job = desired({
+      apiVersion: 'batch/v1',
+      kind: 'Job',
+      metadata: { name: 'migrate', namespace: 'web' },
+      spec: { template: { spec: { restartPolicy: 'Never', containers: [{ name: 'm', image: 'm:1' }] } } },
+    });
+    const change = buildStateChange({
+      ...input([job], [entry(job.id, 'create')], [{ id: job.id, action: 'created' }]),
+      result: {
+        ...input([job], [], []).result,
+        objects: [{ id: job.id, action: 'created' }],
+        health: {
+          ok: true,
+          timedOut: false,
+          aborted: false,
+          durationMs: 1,
+          polls: 1,
+          requests: 1,
+          objects: [{ id: job.id, state: 'ready', message: 'complete' }],
+          failures: [],
+        },
+      },
+    });
+    const files = await change.derive!({ tip: 'planned-on' } as unknown as StateReader);
+    const written = files.writes?.[statePaths.lastApplied(job.id)] as { completedAt?: string };
+    expect(written.completedAt).toMatch(/^\d{4}-\d\d-\d\dT/);
+  });
+
+  it('re-derives the inventory on a newer tip, keeping what another run recorded meanwhile', async () => {
+    const other = '/ConfigMap/web/other';
+    const newer: ServiceState = {
+      lastApplied: new Map(),
+      inventory: { ...inventory, objects: [...inventory.objects, { id: other, apiVersion: 'v1', uid: 'u' }] },
+    };
+    const c = await derived(
+      [a],
+      [entry(a.id, 'unchanged'), entry(b.id, 'prune')],
+      [
+        { id: a.id, action: 'unchanged' },
+        { id: b.id, action: 'pruned' },
+      ],
+      { commit: 'newer', state: newer },
+    );
+    const inv = c.writes?.[statePaths.inventory] as Inventory;
+    expect(inv.objects.map((o) => o.id)).toEqual([a.id, other]);
   });
 });
 
@@ -251,6 +318,10 @@ describe('lockAndPlan', () => {
     return res(200);
   };
 
+  function lockFor(c: KubeClient) {
+    return { ctx: ctx(), client: c, spec, opts: {}, deployId: 'D', requests: new LockRequests() };
+  }
+
   function ctx(): RunContext {
     return {
       repoRoot: '/repo',
@@ -275,7 +346,7 @@ describe('lockAndPlan', () => {
       (o) => leases(o) ?? (o.path === '/api/v1/namespaces/web' ? res(403) : res(500)),
     );
     const plans: Plan[] = [];
-    const out = await lockAndPlan(ctx(), c, spec, {}, 'D', new LockRequests(), [], (p) => plans.push(p));
+    const out = await lockAndPlan(lockFor(c), [], (p) => plans.push(p));
     expect(calls.some((o) => o.method === 'POST' && o.path.includes('/leases'))).toBe(true);
     expect(plans).toHaveLength(1);
     await out.lock.release();
@@ -290,9 +361,7 @@ describe('lockAndPlan', () => {
     prepareService.mockResolvedValue(p);
     const { client: c, calls } = client((o) => leases(o) ?? res(200, { metadata: { name: 'web' } }));
     const plans: Plan[] = [];
-    await expect(
-      lockAndPlan(ctx(), c, spec, {}, 'D', new LockRequests(), [], (x) => plans.push(x)),
-    ).rejects.toMatchObject({
+    await expect(lockAndPlan(lockFor(c), [], (x) => plans.push(x))).rejects.toMatchObject({
       kind: 'guard',
     });
     expect(plans).toEqual([p.plan]);
@@ -309,9 +378,7 @@ describe('lockAndPlan', () => {
       return res(200, ns.object);
     });
     const written: ObjectResult[] = [];
-    await expect(
-      lockAndPlan(ctx(), c, spec, {}, 'D', new LockRequests(), written, () => {}),
-    ).rejects.toMatchObject({
+    await expect(lockAndPlan(lockFor(c), written, () => {})).rejects.toMatchObject({
       kind: 'cluster',
     });
     expect(written.map((w) => [w.id, w.action])).toEqual([[ns.id, 'created']]);

@@ -1,7 +1,7 @@
 /**
  * Durations as flags, Action inputs and API fields take them: `90s`, `5m`, `1h30m`, or plain seconds.
  */
-import { NopeaError } from '../errors.js';
+import { NopeaError } from './errors.js';
 
 const UNIT_MS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
 

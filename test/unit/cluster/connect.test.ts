@@ -1,0 +1,57 @@
+// Resolving the cluster from a kubeconfig file: a server address that is not a URL is the user's
+// mistake (exit 2 naming file, context and value); a bare host:port means https, as in kubectl.
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { describe, expect, it, onTestFinished } from 'vitest';
+import { connect } from '../../../src/cluster/connect.js';
+import { NopeaError } from '../../../src/errors.js';
+import { errorExitCode } from '../../../src/surface/outcome.js';
+
+function kubeconfig(server: string): string {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'nopea-connect-'));
+  onTestFinished(() => fs.rmSync(dir, { recursive: true, force: true }));
+  const file = path.join(dir, 'config');
+  fs.writeFileSync(
+    file,
+    [
+      'apiVersion: v1',
+      'kind: Config',
+      'current-context: ci',
+      'contexts:',
+      '- name: ci',
+      '  context: { cluster: prod, user: deployer }',
+      'clusters:',
+      '- name: prod',
+      `  cluster: { server: ${JSON.stringify(server)} }`,
+      'users:',
+      '- name: deployer',
+      '  user: { token: abc }',
+      '',
+    ].join('\n'),
+  );
+  return file;
+}
+
+describe('connect', () => {
+  it.each(['https://exa mple.com:6443', 'ftp://cluster.example', 'https://:6443', 'not a url'])(
+    'refuses the server %j as invalid input naming file, context and value',
+    async (server) => {
+      const file = kubeconfig(server);
+      const err = await connect({ kubeconfig: file, env: {} }).catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(NopeaError);
+      expect(errorExitCode(err)).toBe(2);
+      const [problem] = (err as NopeaError).problems;
+      expect(problem?.message).toBe(
+        `kubeconfig ${file}: context "ci" uses cluster "prod", whose server ${JSON.stringify(server)} is not a URL`,
+      );
+      expect(problem?.hint).toContain('https://HOST:6443');
+    },
+  );
+
+  it('reads a bare host:port as https, like kubectl', async () => {
+    const client = await connect({ kubeconfig: kubeconfig('127.0.0.1:6443'), env: {} });
+    expect(client.server).toBe('https://127.0.0.1:6443');
+    client.close();
+  });
+});

@@ -1,0 +1,60 @@
+// Which API answers are the manifest's fault: the recogniser, fed the exact Status bodies the API
+// server sends (captured from kube-apiserver 1.36; test/integration/cluster/type-errors.test.ts
+// checks the first against the real server).
+import { describe, expect, it } from 'vitest';
+import { ApiError, invalidObjectReason, isTransient } from '../../../src/cluster/errors.js';
+
+function answer(status: number, message: string, reason = ''): ApiError {
+  return ApiError.fromResponse(
+    'PATCH',
+    '/apis/apps/v1/namespaces/web/deployments/api',
+    status,
+    { kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Failure', message, reason, code: status },
+    {},
+  );
+}
+
+describe('invalidObjectReason', () => {
+  it('recognises a value of the wrong type in the 500 server-side apply answers with', () => {
+    const err = answer(
+      500,
+      'failed to create typed patch object (web/api; apps/v1, Kind=Deployment): .spec.replicas: expected numeric (int or float), got string',
+    );
+    expect(invalidObjectReason(err)).toBe('.spec.replicas: expected numeric (int or float), got string');
+    expect(isTransient(err)).toBe(false);
+  });
+
+  it('lists every field of a multi-field type error, with the values as the manifest has them', () => {
+    const err = answer(
+      500,
+      'failed to create typed patch object (web/api; apps/v1, Kind=Deployment): errors:\n' +
+        '  .spec.minReadySeconds: expected numeric (int or float), got string\n' +
+        '  .spec.replicas: expected numeric (int or float), got string\n' +
+        '  .spec.template.spec.containers[name="a"].image: expected string, got &value.valueUnstructured{Value:5}',
+    );
+    expect(invalidObjectReason(err)).toBe(
+      '.spec.minReadySeconds: expected numeric (int or float), got string; ' +
+        '.spec.replicas: expected numeric (int or float), got string; ' +
+        '.spec.template.spec.containers[name="a"].image: expected string, got 5',
+    );
+  });
+
+  it('keeps the server words of 400 and 422 refusals', () => {
+    const err = answer(422, 'Deployment.apps "api" is invalid: spec.replicas: Invalid value: -1', 'Invalid');
+    expect(invalidObjectReason(err)).toBe(
+      'Deployment.apps "api" is invalid: spec.replicas: Invalid value: -1',
+    );
+  });
+
+  it('leaves other server errors transient and not the manifest’s', () => {
+    for (const err of [
+      answer(500, 'failed to create typed live object (web/api; apps/v1, Kind=Deployment): .spec: bad'),
+      answer(500, 'etcdserver: request timed out'),
+      answer(503, 'the server is currently unable to handle the request'),
+    ]) {
+      expect(invalidObjectReason(err)).toBeUndefined();
+      expect(isTransient(err)).toBe(true);
+    }
+    expect(invalidObjectReason(new Error('socket hang up'))).toBeUndefined();
+  });
+});
