@@ -30,12 +30,24 @@ export function useLiveProgress(stream: NodeJS.WriteStream, env: NodeJS.ProcessE
   return Boolean(stream.isTTY) && !ci && env.TERM !== 'dumb';
 }
 
+/** Most problems printed one per line; the rest are counted (a file of 100,000 bad documents). */
+export const PROBLEMS_SHOWN = 50;
+
+/** Writes an error's problems to stderr, `file:line: message`, at most PROBLEMS_SHOWN of them. */
+export function printProblems(err: NopeaError, stream: NodeJS.WriteStream = process.stderr): void {
+  const label = useColor(stream) ? styleText('red', 'error:', { validateStream: false }) : 'error:';
+  for (const p of err.problems.slice(0, PROBLEMS_SHOWN)) stream.write(`${label} ${formatProblem(p)}\n`);
+  const more = err.problems.length - PROBLEMS_SHOWN;
+  if (more > 0)
+    stream.write(`${label} and ${more.toLocaleString('en-US')} more problems (-o json lists them all)\n`);
+}
+
 /** Writes a failure to stderr (and, for JSON output, as a JSON object on stdout); returns the exit code. */
 export function reportError(err: unknown, format: OutputFormat): number {
   const color = useColor(process.stderr);
   const label = color ? styleText('red', 'error:') : 'error:';
   if (err instanceof NopeaError) {
-    for (const p of err.problems) process.stderr.write(`${label} ${formatProblem(p)}\n`);
+    printProblems(err);
     if (format === 'json') {
       process.stdout.write(
         `${JSON.stringify({ error: { kind: err.kind, problems: err.problems } }, null, 2)}\n`,

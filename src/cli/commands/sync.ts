@@ -2,7 +2,6 @@
  * `nopea sync`: plan, guard, apply, prune, wait, record. Plan first, then progress, then a summary.
  */
 import type { Argv } from 'yargs';
-import { formatProblem, type NopeaError } from '../../errors.js';
 import { parsePruneLimit } from '../../apply/guard.js';
 import type { PropagationPolicy } from '../../cluster/objects.js';
 import { renderText } from '../../plan/render.js';
@@ -11,7 +10,7 @@ import { serviceStatus, syncExitCode, refusedBeforeAnyWrite } from '../../surfac
 import { requestSummary, sync } from '../../surface/sync.js';
 import type { ServiceSyncResult, SyncOptions, SyncResult } from '../../surface/sync-types.js';
 import { formatDuration, parseDuration } from '../../duration.js';
-import { reportError, useColor, useLiveProgress } from '../output.js';
+import { printProblems, reportError, useColor, useLiveProgress } from '../output.js';
 import { runOptionsFrom, withRunOptions } from '../options.js';
 import { progressPrinter } from '../progress.js';
 
@@ -231,7 +230,7 @@ export function syncCommand(setExit: (code: number) => void) {
           }
         }
         for (const s of result.services) {
-          if (s.error) reportProblems(s.error, color);
+          if (s.error) printProblems(s.error);
         }
         setExit(syncExitCode(result));
       } catch (err) {
@@ -243,9 +242,4 @@ export function syncCommand(setExit: (code: number) => void) {
       }
     },
   };
-}
-
-function reportProblems(err: NopeaError, color: boolean): void {
-  const label = color ? '\u001b[31merror:\u001b[39m' : 'error:';
-  for (const p of err.problems) process.stderr.write(`${label} ${formatProblem(p)}\n`);
 }

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { useColor, useLiveProgress } from '../../../src/cli/output.js';
+import { NopeaError } from '../../../src/errors.js';
+import { PROBLEMS_SHOWN, printProblems, useColor, useLiveProgress } from '../../../src/cli/output.js';
 
 const tty = { isTTY: true } as NodeJS.WriteStream;
 const pipe = { isTTY: false } as NodeJS.WriteStream;
@@ -34,5 +35,20 @@ describe('useLiveProgress', () => {
     expect(useLiveProgress(tty, { CI: '1' })).toBe(false);
     expect(useLiveProgress(tty, { CI: 'false' })).toBe(true);
     expect(useLiveProgress(tty, { TERM: 'dumb' })).toBe(false);
+  });
+});
+
+describe('printProblems', () => {
+  it('prints the first problems one per line and counts the rest', () => {
+    const lines: string[] = [];
+    const stream = { isTTY: false, write: (s: string) => lines.push(s) } as unknown as NodeJS.WriteStream;
+    const problems = Array.from({ length: 100_000 }, (_, i) => ({
+      message: `document ${i + 1} is not a Kubernetes object`,
+      origin: { file: 'all.yaml', line: i + 1 },
+    }));
+    printProblems(new NopeaError('input', problems), stream);
+    expect(lines).toHaveLength(PROBLEMS_SHOWN + 1);
+    expect(lines[0]).toBe('error: all.yaml:1: document 1 is not a Kubernetes object\n');
+    expect(lines.at(-1)).toBe('error: and 99,950 more problems (-o json lists them all)\n');
   });
 });
