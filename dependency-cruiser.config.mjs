@@ -13,7 +13,7 @@ const ALLOWED = {
   source: ['resources'],
   plan: ['resources'],
   cluster: ['resources'],
-  state: ['resources'],
+  state: ['resources', 'memory'],
   memory: ['resources'],
   health: ['resources', 'cluster'],
   apply: ['resources', 'cluster', 'health', 'plan'],

@@ -4,7 +4,8 @@
  *
  * - plan: 1,000 generated objects, offline and against the cluster, with API requests per object;
  * - sync vs `kubectl apply --server-side` of the same 500 objects: fresh apply and no-op resync;
- * - start-up: `nopea --help` against `node -e 0`.
+ * - start-up: `nopea --help` against `node -e 0`;
+ * - memory: folding 10,000 deploy records, and `explain` on 2,000 deploy commits against 10.
  */
 import { execFileSync, spawn } from 'node:child_process';
 import fs from 'node:fs';
@@ -13,6 +14,8 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startCluster } from '../test/cluster/harness.js';
 import { generateObjects, writeManifests } from './generate.js';
+import { benchMemory } from './memory.js';
+import { writeStateHistory } from './state-history.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const cli = path.join(root, 'dist/cli.js');
@@ -283,6 +286,37 @@ async function benchSync(dir: string, kubeconfig: string, kubectl: string): Prom
   }
 }
 
+/** Memory: folding deploy records, and `explain` reading only the state branch tip. */
+async function benchMemoryReads(dir: string): Promise<void> {
+  const { foldMs, observations } = await benchMemory();
+  record(`fold ${observations} deploy records into the memory graph`, `${foldMs.toFixed(0)} ms`);
+  check(`fold ${observations.toLocaleString('en-US')} deploy records under 1 s`, foldMs / 1000, 1, ' s');
+
+  console.log('explain on a state branch of 10 and of 2,000 deploy commits (fresh shallow clone each run)');
+  const timeExplain = async (commits: number): Promise<number> => {
+    const remote = path.join(dir, `history-${commits}.git`);
+    git(dir, 'init', '-q', '--bare', '--initial-branch=main', remote);
+    writeStateHistory(remote, 'nopea-state', commits);
+    git(remote, 'update-ref', 'refs/heads/main', 'refs/heads/nopea-state');
+    const times: number[] = [];
+    for (let i = 0; i < 5; i++) {
+      const work = path.join(dir, `history-${commits}-${i}`);
+      git(dir, 'clone', '-q', '--depth=1', '--branch', 'main', `file://${remote}`, work);
+      const r = must(
+        await run(process.execPath, [cli, 'explain', 'web', '-n', 'prod', '-o', 'json'], { cwd: work }),
+        'nopea explain',
+      );
+      times.push(r.ms);
+    }
+    return median(times);
+  };
+  const short = await timeExplain(10);
+  const long = await timeExplain(2000);
+  record('explain, 10 commits', `${short.toFixed(0)} ms`);
+  record('explain, 2,000 commits', `${long.toFixed(0)} ms`);
+  check('explain on 2,000 deploy commits within 1.5x of 10', long / short, 1.5, 'x');
+}
+
 async function main(): Promise<void> {
   execFileSync(process.execPath, [path.join(root, 'scripts/build.mjs')], { stdio: 'inherit' });
   const { cluster } = await startCluster();
@@ -293,6 +327,7 @@ async function main(): Promise<void> {
     const work = makeRepo(path.join(dir, 'plan'), generateObjects(1000, planNs, { withNamespace: true }));
     await benchPlan(work, cluster.kubeconfig, cluster.kubectl, planNs);
     await benchSync(dir, cluster.kubeconfig, cluster.kubectl);
+    await benchMemoryReads(dir);
   } finally {
     await run(cluster.kubectl, ['delete', 'namespace', planNs, '--wait=false', '--ignore-not-found'], {
       cwd: dir,

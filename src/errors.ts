@@ -17,6 +17,12 @@ export interface Problem {
   /** Resource id (`group/Kind/namespace/name`) the problem is about, when there is one. */
   object?: string;
   hint?: string;
+  /**
+   * A machine reason for what failed, for memory and events (never parsed from `message`): a
+   * Kubernetes reason (`ImagePullBackOff`, `ProgressDeadlineExceeded`, `BackoffLimitExceeded`) or
+   * nopea's own (`HealthTimeout`, `Conflict`, `Immutable`, `Forbidden`, `Invalid`, `RolloutFailed`).
+   */
+  reason?: string;
 }
 
 /**

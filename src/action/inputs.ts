@@ -11,6 +11,7 @@ import { NopeaError, type Problem } from '../errors.js';
 import { parseDuration } from '../duration.js';
 import { parsePruneLimit, type PruneLimit } from '../apply/guard.js';
 import type { CiProvenance } from '../state/repository.js';
+import { STRATEGY_REQUESTS, type StrategyRequest } from '../strategy/names.js';
 import type { SyncOptions } from '../surface/sync-types.js';
 
 export type ActionCommand = 'sync' | 'diff';
@@ -28,6 +29,7 @@ export const DISPATCHABLE = [
   'dry-run',
   'prune',
   'wait',
+  'strategy',
   'timeout',
   'force-conflicts',
   'max-prune',
@@ -56,6 +58,8 @@ export interface ActionInputs {
   timeoutMs?: number;
   forceConflicts: boolean;
   maxPrune?: PruneLimit;
+  /** Unset: nopea.yaml, then memory decide (`auto`). */
+  strategy?: StrategyRequest;
   token?: string;
   /** Where each dispatchable input came from, for the log. */
   sources: Partial<Record<InputName, 'step' | 'workflow_dispatch'>>;
@@ -170,6 +174,16 @@ export function resolveInputs(
   };
   const timeout = get('timeout');
   if (timeout) collect(() => (inputs.timeoutMs = parseDuration(timeout, 'input timeout')));
+  const strategy = get('strategy');
+  if (strategy) {
+    const known = STRATEGY_REQUESTS.find((r) => r === strategy);
+    if (known) inputs.strategy = known;
+    else
+      problems.push({
+        message: `input strategy is "${strategy}"${sources.strategy === 'workflow_dispatch' ? ' (from the workflow_dispatch inputs)' : ''}`,
+        hint: `use one of: ${STRATEGY_REQUESTS.join(', ')}`,
+      });
+  }
   const maxPrune = get('max-prune');
   if (maxPrune) collect(() => (inputs.maxPrune = parsePruneLimit(maxPrune, 'input max-prune')));
   if (inputs.offline && inputs.command === 'sync') {
@@ -230,6 +244,7 @@ export function toSyncOptions(inputs: ActionInputs, ctx: ActionContext): SyncOpt
     if (inputs.timeoutMs !== undefined) opts.timeoutMs = inputs.timeoutMs;
     opts.forceConflicts = inputs.forceConflicts;
     if (inputs.maxPrune) opts.maxPrune = inputs.maxPrune;
+    if (inputs.strategy) opts.strategy = inputs.strategy;
     if (ctx.signal) opts.signal = ctx.signal;
     if (ctx.hurry) opts.hurry = ctx.hurry;
     if (ctx.onEvent) opts.onEvent = ctx.onEvent;

@@ -104,6 +104,9 @@ function syncLogger(groups: Groups): (e: SyncEvent) => void {
         groups.start(`${e.service}: ${e.stage}`);
         if (e.stage === 'wait') lastHealthLog = Number.NEGATIVE_INFINITY;
         break;
+      case 'strategy':
+        core.info(`strategy ${e.choice.name}, chosen by ${e.choice.by}: ${e.choice.reason}`);
+        break;
       case 'lock-wait':
         core.info(`waiting for the lock held by ${e.holder} (expires in ${e.expiresInSeconds} s)`);
         break;

@@ -10,6 +10,7 @@ import { formatProblem, type NopeaError } from '../errors.js';
 import { fenced, renderMarkdown, summaryLine } from '../plan/render.js';
 import type { Plan } from '../plan/types.js';
 import type { ServiceSyncResult } from '../surface/sync-types.js';
+import type { ChosenBy } from '../strategy/names.js';
 import type { ActionCommand } from './inputs.js';
 import { serviceStatus, type Status } from '../surface/outcome.js';
 import { deployed, serviceCounts } from './outputs.js';
@@ -86,6 +87,13 @@ const HEADLINE: Record<Status, string> = {
   cancelled: 'cancelled',
 };
 
+const STRATEGY_CHOSEN_BY: Record<ChosenBy, string> = {
+  flag: 'the `strategy` input',
+  config: '`nopea.yaml`',
+  memory: 'memory',
+  default: 'default',
+};
+
 function healthText(s: ServiceSyncResult, wait: boolean): string {
   const h = s.health;
   if (!h) {
@@ -108,6 +116,11 @@ function serviceHead(s: ServiceSyncResult, wait: boolean): string {
   if (deployed(s)) lines.push(`- **Deploy id:** \`${s.deployId}\`${recorded}`);
   else if (s.outcome !== 'dry-run') lines.push('- **Deploy:** none (stopped before the first write)');
   if (s.namespace) lines.push(`- **Namespace:** \`${s.namespace}\``);
+  if (s.strategy) {
+    const who = STRATEGY_CHOSEN_BY[s.strategy.by];
+    lines.push(`- **Strategy:** \`${s.strategy.name}\`, chosen by ${who}: ${s.strategy.reason}`);
+  }
+  for (const w of s.warnings ?? []) lines.push(`- **Warning:** ${w}`);
   lines.push(`- **Health:** ${healthText(s, wait)}`);
   const c = serviceCounts(s);
   const verb = s.outcome === 'dry-run' ? 'Would change' : 'Changed';

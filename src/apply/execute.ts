@@ -68,9 +68,10 @@ function immutableField(err: ApiError): string | undefined {
     : undefined;
 }
 
-function failure(item: ApplyItem, message: string, hint?: string): ObjectResult {
+function failure(item: ApplyItem, message: string, hint?: string, reason?: string): ObjectResult {
   const problem: Problem = { message, origin: item.desired.origin, object: item.desired.id };
   if (hint) problem.hint = hint;
+  if (reason) problem.reason = reason;
   return { id: item.desired.id, action: 'failed', problem };
 }
 
@@ -174,6 +175,7 @@ async function applyOne(
         item,
         `${desired.id}: apply conflicts with another field manager: ${fields.join(', ') || err.message}`,
         'pass --force-conflicts to take the fields over, or remove them from the manifest',
+        'Conflict',
       );
     }
     if (err instanceof ApiError) {
@@ -183,6 +185,7 @@ async function applyOne(
           item,
           `${desired.id}: ${field} is immutable and the manifest changes it: ${err.message}`,
           'pass --recreate-on-immutable to delete and re-create the object (its pods restart and it is briefly absent)',
+          'Immutable',
         );
       }
       if (field) return recreate(client, item, intent, field, force, opts);
@@ -193,7 +196,7 @@ async function applyOne(
     const invalid = invalidObjectReason(err);
     if (invalid !== undefined) {
       return {
-        ...failure(item, `${desired.id}: the cluster rejected it: ${invalid}`, 'fix the manifest'),
+        ...failure(item, `${desired.id}: the cluster rejected it: ${invalid}`, 'fix the manifest', 'Invalid'),
         invalid: true,
       };
     }

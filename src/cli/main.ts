@@ -1,4 +1,4 @@
-import yargs, { type Argv } from 'yargs';
+import yargs, { type Argv, type CommandModule } from 'yargs';
 import { EXIT } from '../surface/outcome.js';
 import { VERSION } from '../version.js';
 
@@ -32,6 +32,39 @@ const COMMANDS: CommandSpec[] = [
       parser.command({ ...(await import('./commands/sync.js')).syncCommand(setExit), describe });
     },
   },
+  ...(
+    [
+      ['history', 'history <service>', 'list the deploys of a service, newest first', 'historyCommand'],
+      [
+        'status',
+        'status <service>',
+        "show a service's current deploy and how its last one ended",
+        'statusCommand',
+      ],
+      ['services', 'services', 'list every service on the state branch', 'servicesCommand'],
+      ['context', 'context <service>', 'show what memory knows about a service', 'contextCommand'],
+      [
+        'explain',
+        'explain <service>',
+        'say which strategy --strategy auto would choose now, and why',
+        'explainCommand',
+      ],
+      [
+        'memory',
+        'memory',
+        "show the size of nopea's memory and the top risks across services",
+        'memoryCommand',
+      ],
+    ] as const
+  ).map(([name, command, describe, factory]): CommandSpec => ({
+    name,
+    command,
+    describe,
+    register: async (parser, setExit, text) => {
+      const read = await import('./commands/read.js');
+      parser.command({ ...(read[factory](setExit) as unknown as CommandModule), describe: text });
+    },
+  })),
 ];
 
 /** A mistake on the command line: reported with the command's usage before anything runs. */

@@ -76,6 +76,9 @@ export function progressPrinter(opts: ProgressOptions): {
         );
         break;
       }
+      case 'strategy':
+        line(`${e.service}: strategy ${e.choice.name} (${e.choice.by}: ${e.choice.reason})`);
+        break;
       case 'plan':
         break;
     }

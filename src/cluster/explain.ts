@@ -2,27 +2,25 @@
  * Turns API and transport failures into NopeaErrors that say what failed and what to do, keeping
  * the server's own words (they name verb, resource and namespace for RBAC denials).
  */
-import { NopeaError, errorMessage } from '../errors.js';
+import { NopeaError, errorMessage, type Problem } from '../errors.js';
 import { ApiError } from './errors.js';
 
 /** A NopeaError for a failed cluster request; `action` says what nopea was doing (e.g. "apply of apps/Deployment/web/api"). */
 export function describeApiError(err: unknown, action: string, object?: string): NopeaError {
   if (err instanceof NopeaError) return err;
-  const problem = { message: `${action} failed: ${errorMessage(err)}`, object } as {
-    message: string;
-    object?: string;
-    hint?: string;
-  };
-  if (!object) delete problem.object;
+  const problem: Problem = { message: `${action} failed: ${errorMessage(err)}` };
+  if (object) problem.object = object;
   if (err instanceof ApiError) {
     switch (err.status) {
       case 401:
         problem.message = `${action} failed: the cluster rejected the credentials (401 Unauthorized)`;
+        problem.reason = 'Unauthorized';
         problem.hint =
           'check the user of the current kubeconfig context; tokens and certificates may have expired';
         break;
       case 403:
         problem.message = `${action} failed: forbidden: ${err.message}`;
+        problem.reason = 'Forbidden';
         problem.hint =
           'the kubeconfig user lacks an RBAC permission: grant it the verb on that resource and namespace';
         break;

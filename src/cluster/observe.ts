@@ -120,6 +120,7 @@ export async function dryRunAll(client: KubeClient, desired: DesiredObject[]): P
             origin: d.origin,
             object: d.id,
             hint: 'fix the manifest; nothing was changed',
+            reason: 'Invalid',
           });
           return;
         }

@@ -9,7 +9,7 @@ import { LineCounter, parseDocument } from 'yaml';
 import { z } from 'zod';
 import { inputError, NopeaError, type Problem } from '../errors.js';
 import { isPlainObject } from '../resources/object.js';
-import { STRATEGY_NAMES } from '../strategy/names.js';
+import { STRATEGY_REQUESTS } from '../strategy/names.js';
 import { forbiddenPath, symlinkProblem } from './boundary.js';
 import { decodeManifest } from './decode.js';
 import { quoted } from './excerpt.js';
@@ -47,15 +47,28 @@ const serviceSchema = z.strictObject({
   name: named((value) => invalidDnsLabel(value, 'name')),
   paths: z.array(z.string().min(1)).min(1),
   namespace: named(invalidNamespace),
-  strategy: z.enum(STRATEGY_NAMES).optional(),
+  // `auto` (the default): memory advises; an explicit strategy always wins.
+  strategy: z.enum(STRATEGY_REQUESTS).optional(),
   prune: z.boolean().default(true),
   kustomize: kustomizeSchema.optional(),
+});
+
+// What memory advises: `auto` deploys canary when a failure pattern's confidence is above this.
+const memorySchema = z.strictObject({
+  canaryThreshold: z.number().gt(0).lt(1).optional(),
+});
+
+// How much history the state branch keeps: deploy records (and their occurrences) per service.
+const retentionSchema = z.strictObject({
+  deploys: z.int().min(1).max(10_000).optional(),
 });
 
 const configSchema = z.strictObject({
   services: z.array(serviceSchema).min(1),
   stateBranch: z.string().min(1).regex(BRANCH).optional(),
   stateRemote: z.string().min(1).optional(),
+  memory: memorySchema.optional(),
+  retention: retentionSchema.optional(),
 });
 
 /** One service: a name, its manifest paths (relative to the repository root) and how it deploys. */
@@ -66,7 +79,12 @@ export type NopeaConfig = z.output<typeof configSchema>;
 
 const TOP_KEYS = Object.keys(configSchema.shape);
 const SERVICE_KEYS = Object.keys(serviceSchema.shape);
-const KUSTOMIZE_KEYS = Object.keys(kustomizeSchema.shape);
+/** The keys allowed inside each nested mapping, for "unknown key" hints. */
+const NESTED_KEYS: Record<string, string[]> = {
+  kustomize: Object.keys(kustomizeSchema.shape),
+  memory: Object.keys(memorySchema.shape),
+  retention: Object.keys(retentionSchema.shape),
+};
 
 /**
  * Reads `<repoRoot>/nopea.yaml`; undefined when there is none. Throws one `input` NopeaError listing
@@ -144,8 +162,9 @@ function describeIssue(issue: z.core.$ZodIssue, root: unknown, at: Locator): Pro
     hint ? { message, origin: at.origin(p), hint } : { message, origin: at.origin(p) };
   switch (issue.code) {
     case 'unrecognized_keys': {
+      const last = fieldPath.at(-1);
       const allowed =
-        fieldPath.length === 0 ? TOP_KEYS : fieldPath.at(-1) === 'kustomize' ? KUSTOMIZE_KEYS : SERVICE_KEYS;
+        fieldPath.length === 0 ? TOP_KEYS : (typeof last === 'string' && NESTED_KEYS[last]) || SERVICE_KEYS;
       return issue.keys.map((key) => {
         const guess = closest(key, allowed);
         const inside = fieldPath.length === 0 ? CONFIG_FILE : where;

@@ -9,7 +9,9 @@
 import { z } from 'zod';
 import { ERROR_KINDS, NopeaError } from '../errors.js';
 import type { KubeObject } from '../resources/object.js';
-import { STRATEGY_NAMES } from '../strategy/names.js';
+import { MemoryGraphSchema } from '../memory/schema.js';
+import type { MemoryGraph } from '../memory/types.js';
+import { STRATEGY_CHOOSERS, STRATEGY_NAMES } from '../strategy/names.js';
 import { classifyStatePath, FORMAT_PATH, idFileName, ULID_PATTERN } from './layout.js';
 
 /** The state format this nopea reads and writes; `.nopea/format` holds it. */
@@ -38,7 +40,12 @@ export const SERVICE_STATUSES = [
 ] as const;
 
 /** A failure as recorded on the branch: the NopeaError kind and its message. */
-export const RecordedErrorSchema = z.object({ kind: z.enum(ERROR_KINDS), message: z.string() });
+export const RecordedErrorSchema = z.object({
+  kind: z.enum(ERROR_KINDS),
+  message: z.string(),
+  /** Machine reasons of what failed (`ImagePullBackOff`, `HealthTimeout`, ...): what memory learns from. */
+  reasons: z.array(name).optional(),
+});
 
 // Loose: a last-applied object is stored whole, whatever fields its kind has.
 const kubeObjectSchema = z.looseObject({
@@ -108,7 +115,12 @@ export const DeployRecordSchema = z.object({
   }),
   startedAt: isoTime,
   finishedAt: isoTime,
-  strategy: z.object({ name: z.enum(STRATEGY_NAMES), reason: z.string() }),
+  strategy: z.object({
+    name: z.enum(STRATEGY_NAMES),
+    reason: z.string(),
+    /** Who chose it (absent in records written before it was recorded). */
+    by: z.enum(STRATEGY_CHOOSERS).optional(),
+  }),
   plan: z.object({
     create: count,
     update: count,
@@ -125,46 +137,77 @@ export const DeployRecordSchema = z.object({
   runUrl: z.string().optional(),
 });
 
-/** `occurrences/<deploy-id>.json`: what happened, in the shape events are emitted. */
+/** Kinds of occurrence: how a deploy run ended. */
+export const OCCURRENCE_TYPES = [
+  'deploy.run.completed',
+  'deploy.run.failed',
+  'deploy.run.cancelled',
+  'deploy.run.rolledback',
+] as const;
+
+const occurrenceStep = z.object({
+  name,
+  description: z.string(),
+  status: z.enum(['ok', 'failed', 'skipped']),
+  duration_ms: z.number().nonnegative().optional(),
+  error: z.object({ code: name, message: z.string() }).optional(),
+});
+
+/**
+ * `occurrences/<deploy-id>.json`: what happened in one deploy, in the shape of the original nopea's
+ * occurrences (its FALSE protocol): what, where, the objects touched, the steps with their errors, and
+ * for failures what failed, why it matters and what memory recognised. No Secret value ever appears.
+ */
 export const OccurrenceSchema = z.object({
   format: z.literal(STATE_FORMAT),
-  id: name,
+  protocol_version: z.literal('1.0'),
+  id: ulid,
   timestamp: isoTime,
   source: z.literal('nopea'),
-  /** e.g. `deploy.run.completed`. */
-  type: name,
+  type: z.enum(OCCURRENCE_TYPES),
   severity: z.enum(['info', 'warning', 'error']),
-  outcome: z.enum(DEPLOY_OUTCOMES),
-  service: name,
-  namespace: z.string(),
-  deployId: ulid,
-  error: RecordedErrorSchema.optional(),
+  outcome: z.enum(['success', 'failure']),
+  context: z.object({
+    service: name,
+    namespace: z.string(),
+    entities: z.array(
+      z.object({
+        type: name,
+        id: name,
+        name: z.string(),
+        namespace: z.string(),
+        version: z.string(),
+        source_of_truth: z.literal('k8s-api'),
+      }),
+    ),
+  }),
+  data: z.object({
+    deploy_id: ulid,
+    service: name,
+    namespace: z.string(),
+    strategy: z.enum(STRATEGY_NAMES),
+    strategy_reason: z.string(),
+    chosen_by: z.enum(STRATEGY_CHOOSERS).optional(),
+    counts: z.record(z.string(), count),
+    source_commit: z.string().optional(),
+  }),
+  history: z.object({ steps: z.array(occurrenceStep) }),
+  error: z
+    .object({ code: name, message: z.string(), what_failed: z.string(), why_it_matters: z.string() })
+    .optional(),
+  reasoning: z
+    .object({
+      summary: z.string(),
+      patterns_matched: z.array(
+        z.object({ pattern_name: name, confidence: z.number().min(0).max(1), times_seen: count }),
+      ),
+      confidence: z.number().min(0).max(1),
+    })
+    .optional(),
 });
 
-/** Kinds of node in the memory graph. */
-export const GRAPH_NODE_TYPES = ['service', 'namespace', 'error'] as const;
-/** Weighted relations of the memory graph. */
-export const GRAPH_RELATIONS = ['deployed_to', 'breaks', 'deployed_together'] as const;
-
-/** A node of the memory graph; `id` is `<type>:<name>` (see `graphNodeId`). */
-export const GraphNodeSchema = z.object({ id: name, type: z.enum(GRAPH_NODE_TYPES), name });
-
-/** A weighted relation: `weight` in [0, 1] moves by EWMA, `count` counts observations. */
-export const GraphEdgeSchema = z.object({
-  from: name,
-  to: name,
-  relation: z.enum(GRAPH_RELATIONS),
-  weight: z.number().min(0).max(1),
-  count,
-  updatedAt: isoTime,
-});
-
-/** `graph.json`: the memory graph, derived from deploy records. */
-export const GraphSchema = z.object({
-  format: z.literal(STATE_FORMAT),
-  nodes: z.array(GraphNodeSchema),
-  edges: z.array(GraphEdgeSchema),
-});
+/** `graph.json`: the memory graph, derived from deploy records; its schema is memory's own. */
+export const GraphSchema = MemoryGraphSchema;
 
 /** A failure as recorded on the branch. */
 export type RecordedError = z.infer<typeof RecordedErrorSchema>;
@@ -181,16 +224,7 @@ export type DeployOutcome = (typeof DEPLOY_OUTCOMES)[number];
 /** Parsed occurrence. */
 export type Occurrence = z.infer<typeof OccurrenceSchema>;
 /** Parsed memory graph. */
-export type Graph = z.infer<typeof GraphSchema>;
-/** One node of the memory graph. */
-export type GraphNode = z.infer<typeof GraphNodeSchema>;
-/** One weighted relation of the memory graph. */
-export type GraphEdge = z.infer<typeof GraphEdgeSchema>;
-
-/** The id of a memory graph node: `service:web`, `namespace:prod`, `error:ImagePullBackOff`. */
-export function graphNodeId(type: GraphNode['type'], nodeName: string): string {
-  return `${type}:${nodeName}`;
-}
+export type Graph = MemoryGraph;
 
 /** Where a file was read from, for error messages. */
 export interface StateLocation {
@@ -346,7 +380,7 @@ export function serializeStateWrite(path: string, value: unknown): string {
       return serializeStateFile(validated(GraphSchema, path, json));
     case 'occurrence': {
       const occurrence = validated(OccurrenceSchema, path, json);
-      expectEqual(path, 'deployId', occurrence.deployId, where.deployId);
+      expectEqual(path, 'id', occurrence.id, where.deployId);
       return serializeStateFile(occurrence);
     }
     case 'inventory': {

@@ -47,14 +47,18 @@ async function wait(change: Change, settings: WaitSettings): Promise<Waited> {
   const health = await clock.time('wait', () => waitForHealth(client, catalog, change.targets, waitOpts));
   if (signal?.aborted) return { health, error: cancelledError() };
   if (health.ok) return { health };
-  const problems: Problem[] = health.failures.map((f) => ({ message: formatDiagnosis(f) }));
+  // A timeout is its own reason; a clear failure carries the object's (ImagePullBackOff, ...).
+  const problems: Problem[] = health.failures.map((f) => ({
+    message: formatDiagnosis(f),
+    object: f.id,
+    reason: health.timedOut ? 'HealthTimeout' : f.reason,
+  }));
   const what = health.timedOut
     ? `not healthy within ${Math.round(settings.timeoutMs / 1000)} s`
     : 'failed its health check';
-  return {
-    health,
-    error: new NopeaError('deploy', [{ message: `service ${change.service} ${what}` }, ...problems]),
-  };
+  const headline: Problem = { message: `service ${change.service} ${what}` };
+  if (health.timedOut) headline.reason = 'HealthTimeout';
+  return { health, error: new NopeaError('deploy', [headline, ...problems]) };
 }
 
 /** Apply, prune, wait for health. */

@@ -12,10 +12,7 @@ import type { ApplyItem, ObjectResult } from '../apply/execute.js';
 import type { GuardResult } from '../apply/guard.js';
 import type { HealthReport, HealthSnapshot, HealthTarget } from '../health/wait.js';
 import type { ResourceCatalog } from '../resources/catalog.js';
-import type { StrategyName } from './names.js';
-
-/** Who decided a deploy's strategy. */
-export type ChosenBy = 'flag' | 'config' | 'memory' | 'default';
+import type { ChosenBy, StrategyName } from './names.js';
 
 /** The strategy a deploy runs with, as a value: which, who chose it, and why in plain words. */
 export interface StrategyChoice {

@@ -6,7 +6,7 @@ import { inputError } from '../errors.js';
 import type { NopeaConfig } from '../source/config.js';
 import { invalidNamespace } from '../source/names.js';
 import type { CiProvenance } from '../state/repository.js';
-import type { StrategyName } from '../strategy/names.js';
+import type { StrategyRequest } from '../strategy/names.js';
 
 /** Where the desired state and the cluster are, as given by flags, Action inputs or API calls. */
 export interface RunOptions {
@@ -36,7 +36,7 @@ export interface ServiceSpec {
   paths: string[];
   namespace?: string;
   prune: boolean;
-  strategy?: StrategyName;
+  strategy?: StrategyRequest;
   /** How kustomizations render (`kustomize:` in nopea.yaml): remote bases only when allowed. */
   kustomize?: { allowRemote: boolean };
 }

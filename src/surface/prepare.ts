@@ -13,7 +13,7 @@ import { builtinCatalog, type ResourceCatalog } from '../resources/catalog.js';
 import { identify, type DesiredObject } from '../resources/identify.js';
 import { intentOf } from '../resources/normalize.js';
 import type { KubeObject, Manifest, ResourceId } from '../resources/object.js';
-import { loadConfig } from '../source/config.js';
+import { loadConfig, type NopeaConfig } from '../source/config.js';
 import { loadManifests } from '../source/load.js';
 import { guardPlan, type GuardResult, type PruneLimit } from '../apply/guard.js';
 import { planService, type ObservedObject, type PruneCandidate } from '../plan/classify.js';
@@ -23,6 +23,7 @@ import { DEFAULT_STATE_BRANCH, openState } from '../state/open.js';
 import type { StateStore } from '../state/store.js';
 import { repositoryRoot } from '../state/repository.js';
 import type { ServiceState } from '../state/reader.js';
+import type { MemoryAt } from './memory.js';
 import { selectServices, type RunOptions, type ServiceSpec } from './options.js';
 import type { SyncOptions } from './sync-types.js';
 
@@ -66,6 +67,10 @@ export interface RunContext {
   services: ServiceSpec[];
   /** Manifests per service, loading since the run opened (files do not change during a run). */
   manifests?: Map<string, Promise<Manifest[]>>;
+  /** The memory graph at the state tip the run opened on, read once (only a sync asks for it). */
+  memory?: Promise<MemoryAt>;
+  /** `memory.canaryThreshold` of nopea.yaml, when it sets one. */
+  canaryThreshold?: number;
 }
 
 /**
@@ -82,6 +87,37 @@ export function repoPath(repoRoot: string, cwd: string, given: string): string {
   return relative.split(path.sep).join('/');
 }
 
+/** Where the state branch is and how to reach it: flags, then nopea.yaml, then the defaults. */
+function stateOptions(
+  repoRoot: string,
+  config: NopeaConfig | undefined,
+  opts: StateLocationOptions,
+): Parameters<typeof openState>[0] {
+  const branch = opts.stateBranch ?? config?.stateBranch ?? DEFAULT_STATE_BRANCH;
+  const remote = opts.stateRemote ?? config?.stateRemote ?? 'origin';
+  const storeOpts: Parameters<typeof openState>[0] = { repoRoot, branch, remote };
+  if (config?.retention?.deploys) storeOpts.retention = { deploys: config.retention.deploys };
+  if (opts.gitAuthHeader) storeOpts.auth = { extraHeader: opts.gitAuthHeader };
+  return storeOpts;
+}
+
+/** What the read-only commands need: the repository, its nopea.yaml and the state branch. */
+export interface StateView {
+  repoRoot: string;
+  config: NopeaConfig | undefined;
+  store: StateStore;
+}
+
+/** Where the repository and its state branch are, as flags, Action inputs or API fields give it. */
+export type StateLocationOptions = Pick<RunOptions, 'cwd' | 'stateBranch' | 'stateRemote' | 'gitAuthHeader'>;
+
+/** Opens the repository's state branch for reading, without a cluster. */
+export async function openStateView(opts: StateLocationOptions): Promise<StateView> {
+  const repoRoot = await repositoryRoot(path.resolve(opts.cwd ?? process.cwd()));
+  const config = await loadConfig(repoRoot);
+  return { repoRoot, config, store: await openState(stateOptions(repoRoot, config, opts)) };
+}
+
 /** Opens repository, configuration, state branch and (unless offline) the cluster. */
 export async function openRun(opts: RunOptions, timer = new StageTimer()): Promise<RunContext> {
   const cwd = path.resolve(opts.cwd ?? process.cwd());
@@ -96,10 +132,7 @@ export async function openRun(opts: RunOptions, timer = new StageTimer()): Promi
     },
     config,
   );
-  const branch = opts.stateBranch ?? config?.stateBranch ?? DEFAULT_STATE_BRANCH;
-  const remote = opts.stateRemote ?? config?.stateRemote ?? 'origin';
-  const storeOpts: Parameters<typeof openState>[0] = { repoRoot, branch, remote };
-  if (opts.gitAuthHeader) storeOpts.auth = { extraHeader: opts.gitAuthHeader };
+  const storeOpts = stateOptions(repoRoot, config, opts);
   // Manifests load while git fetches the state and the cluster is discovered.
   const manifests = new Map<string, Promise<Manifest[]>>();
   for (const spec of services) {
@@ -122,6 +155,7 @@ export async function openRun(opts: RunOptions, timer = new StageTimer()): Promi
   }
   const ctx: RunContext = { repoRoot, cwd, store, catalog, timer, services, manifests };
   if (client) ctx.client = client;
+  if (config?.memory?.canaryThreshold !== undefined) ctx.canaryThreshold = config.memory.canaryThreshold;
   return ctx;
 }
 

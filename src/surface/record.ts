@@ -10,12 +10,15 @@ import { jsonEqual } from '../plan/paths.js';
 import { releasedFromInventory } from '../plan/types.js';
 import type { DesiredObject } from '../resources/identify.js';
 import { intentOf } from '../resources/normalize.js';
-import type { KubeObject, ResourceId } from '../resources/object.js';
+import { parseId, type KubeObject, type ResourceId } from '../resources/object.js';
 import { redactSecret } from '../resources/secrets.js';
 import { formatProblem } from '../errors.js';
 import type { DerivedFiles, StateChange } from '../state/change.js';
 import type { DeployRecord, Inventory, LastApplied } from '../state/format.js';
 import type { ServiceState } from '../state/reader.js';
+import { buildOccurrence, type TouchedObject } from '../events/occurrence.js';
+import { observe } from '../memory/graph.js';
+import { memoryAt, observationOf } from './memory.js';
 import { statePaths } from '../state/layout.js';
 import type { CiProvenance, SourceInfo } from '../state/repository.js';
 import type { PreparedService } from './prepare.js';
@@ -37,6 +40,8 @@ export interface RecordInput {
   source: SourceInfo;
   /** Who started the run and where it runs (CI), as the interface read it. */
   provenance: Pick<CiProvenance, 'actor' | 'runUrl'>;
+  /** Told what the record could not do as usual (memory rebuilt from the deploy records). */
+  onWarning?: (warning: string) => void;
 }
 
 /**
@@ -174,6 +179,7 @@ export function buildStateChange(input: RecordInput): StateChange {
     strategy: {
       name: result.strategy?.name ?? 'direct',
       reason: result.strategy?.reason ?? 'default',
+      by: result.strategy?.by ?? 'default',
     },
     plan: plan.counts,
     objects: result.objects
@@ -187,6 +193,8 @@ export function buildStateChange(input: RecordInput): StateChange {
       kind: result.error.kind,
       message: result.error.problems.map(formatProblem).join('\n').slice(0, 4000),
     };
+    const reasons = [...new Set(result.error.problems.flatMap((p) => (p.reason ? [p.reason] : [])))];
+    if (reasons.length) record.error.reasons = reasons;
   }
   if (input.provenance.actor) record.actor = input.provenance.actor;
   if (input.provenance.runUrl) record.runUrl = input.provenance.runUrl;
@@ -198,12 +206,41 @@ export function buildStateChange(input: RecordInput): StateChange {
     status: outcome,
     updatedAt: now,
   };
+  writes[statePaths.occurrence(result.deployId)] = buildOccurrence({
+    record,
+    touched: touchedObjects(result),
+    problems: result.error?.problems ?? [],
+    ...(result.memory ? { memory: result.memory } : {}),
+  });
   return {
     service: spec.name,
     message: `deploy ${spec.name} ${result.deployId} ${outcome}`,
     writes,
-    // The tip this run planned on needs no second read; a newer one (a lost race) is read afresh.
-    derive: async (base) =>
-      serviceFiles(input, base.tip === plan.stateCommit ? prepared.state : await base.readService(spec.name)),
+    // Derived from the tip the commit is built on, again on every retry: the service's files (the
+    // tip this run planned on needs no second read) and the memory graph, which folds this record
+    // into whatever the tip holds, so concurrent runs of different services both end up in it.
+    derive: async (base) => {
+      const state = base.tip === plan.stateCommit ? prepared.state : await base.readService(spec.name);
+      const files = serviceFiles(input, state);
+      const memory = await memoryAt(base);
+      if (memory.warning) input.onWarning?.(memory.warning);
+      files.writes = { ...files.writes, [statePaths.graph]: observe(memory.graph, observationOf(record)) };
+      return files;
+    },
   };
+}
+
+/** The objects a deploy wrote or deleted, with the identity the cluster gave them, for its occurrence. */
+function touchedObjects(result: ServiceSyncResult): TouchedObject[] {
+  return result.objects
+    .filter((o) => o.action !== 'unchanged' && o.action !== 'skipped')
+    .map((o) => {
+      const ref = parseId(o.id);
+      const touched: TouchedObject = { kind: ref.kind, name: ref.name, namespace: ref.namespace };
+      const uid = o.applied?.metadata.uid;
+      const version = o.applied?.metadata.resourceVersion;
+      if (typeof uid === 'string') touched.uid = uid;
+      if (typeof version === 'string') touched.resourceVersion = version;
+      return touched;
+    });
 }

@@ -11,10 +11,14 @@ import type { PruneLimit } from '../apply/guard.js';
 import type { HealthReport, HealthSnapshot } from '../health/wait.js';
 import type { Plan } from '../plan/types.js';
 import type { ResourceId } from '../resources/object.js';
+import type { DeployContext } from '../memory/types.js';
+import type { StrategyRequest } from '../strategy/names.js';
 import type { StrategyChoice } from '../strategy/types.js';
 import type { RunOptions } from './options.js';
 
 export interface SyncOptions extends RunOptions {
+  /** `auto` (default: memory advises), or an explicit strategy, which always wins. */
+  strategy?: StrategyRequest;
   /** Plan and guard only: no write to the cluster or the branch. */
   dryRun?: boolean;
   prune?: boolean;
@@ -40,6 +44,7 @@ export type SyncStage = 'lock' | 'apply' | 'prune' | 'wait' | 'record';
 /** Progress of a sync, for the interfaces to render as they like. */
 export type SyncEvent =
   | { type: 'plan'; service: string; plan: Plan }
+  | { type: 'strategy'; service: string; choice: StrategyChoice }
   | { type: 'lock-wait'; service: string; holder: string; expiresInSeconds: number }
   | { type: 'stage'; service: string; stage: SyncStage }
   | { type: 'object'; service: string; result: ObjectResult }
@@ -54,6 +59,10 @@ export interface ServiceSyncResult {
   outcome: SyncOutcome;
   /** The strategy the deploy ran with, who chose it and why (absent when it stopped before choosing). */
   strategy?: StrategyChoice;
+  /** What memory knew about the service in its namespace when the strategy was chosen. */
+  memory?: DeployContext;
+  /** Things the run did not stop for but a person should know (memory rebuilt, advice not followed). */
+  warnings?: string[];
   plan?: Plan;
   objects: ObjectResult[];
   kept: { id: ResourceId; reason: string }[];

@@ -17,6 +17,7 @@ import { chooseStrategy } from '../strategy/choose.js';
 import { direct } from '../strategy/direct.js';
 import type { StrategyName } from '../strategy/names.js';
 import type { Change, Strategy } from '../strategy/types.js';
+import { adviseStrategy, deployContext } from '../memory/context.js';
 import { sourceInfo } from '../state/repository.js';
 import type { ServiceSpec } from './options.js';
 import { lockAndPlan, takeLock, type LockFor } from './lock.js';
@@ -29,6 +30,7 @@ import {
   type PreparedService,
   type RunContext,
 } from './prepare.js';
+import { memoryAt } from './memory.js';
 import { buildStateChange } from './record.js';
 import type { ServiceSyncResult, SyncOptions, SyncResult } from './sync-types.js';
 
@@ -76,6 +78,9 @@ const IMPLEMENTATIONS: Partial<Record<StrategyName, Strategy>> = { direct };
 /** Syncs every selected service, one after the other. */
 export async function sync(opts: SyncOptions): Promise<SyncResult> {
   const ctx = await openRun(opts);
+  // Read once, at the tip the run opened on; each service's advice comes from it.
+  ctx.memory = memoryAt(ctx.store);
+  ctx.memory.catch(() => undefined);
   const cut = (): void => ctx.client?.cutInFlight();
   opts.hurry?.addEventListener('abort', cut, { once: true });
   try {
@@ -165,7 +170,7 @@ async function syncService(
       const prepared = await prepareService(ctx, spec, opts);
       onPlan(prepared.plan);
       result.kept = keptOf(guardService(prepared, opts));
-      chooseFor(serviceRun, prepared);
+      await chooseFor(serviceRun, prepared);
       result.outcome = 'dry-run';
     } catch (err) {
       result.error = asNopeaError(err);
@@ -183,7 +188,7 @@ async function syncService(
     const planned = await prepareService(ctx, spec, opts);
     onPlan(planned.plan);
     const early = guardService(planned, opts);
-    strategy = chooseFor(serviceRun, planned);
+    strategy = await chooseFor(serviceRun, planned);
     if (inSync(planned, early)) return await checkInSync(serviceRun, strategy, planned, early);
     ({ lock, prepared, guard } = await lockAndPlan(lockFor(serviceRun), result.objects, onPlan, planned));
   } catch (err) {
@@ -241,6 +246,7 @@ async function record(run: ServiceRun, prepared: PreparedService, guard: GuardRe
       stages: ctx.timer.stages,
       source,
       provenance: opts.provenance ?? {},
+      onWarning: (warning) => addWarning(result, warning),
     });
     const committed = await ctx.timer.time('record', () => ctx.store.commit(change));
     result.stateCommit = committed.commit;
@@ -304,22 +310,36 @@ async function recordUnderLock(
 }
 
 /**
- * Chooses the strategy (kept on the result for the record) and returns its implementation; one that
- * is not available is refused before anything is written.
+ * Chooses the strategy — explicit, or what memory advises for the service in its namespace — keeps
+ * the choice (and memory's context) on the result for the record, and returns its implementation.
+ * An explicit strategy that cannot run is refused before anything is written.
  */
-function chooseFor(run: ServiceRun, prepared: PreparedService): Strategy {
-  const input: Parameters<typeof chooseStrategy>[0] = {};
-  if (prepared.spec.strategy) input.configured = prepared.spec.strategy;
-  const choice = chooseStrategy(input);
-  run.result.strategy = choice;
-  const strategy = IMPLEMENTATIONS[choice.name];
-  if (!strategy) {
-    throw new NopeaError('input', {
-      message: `service ${prepared.spec.name}: strategy ${choice.name} (${choice.reason}) is not available`,
-      hint: 'deploy with the direct strategy',
-    });
+async function chooseFor(run: ServiceRun, prepared: PreparedService): Promise<Strategy> {
+  const { spec } = prepared;
+  const memory = await run.ctx.memory;
+  if (memory?.warning) addWarning(run.result, memory.warning);
+  const input: Parameters<typeof chooseStrategy>[0] = {
+    available: new Set(Object.keys(IMPLEMENTATIONS) as StrategyName[]),
+  };
+  if (run.opts.strategy) input.flag = run.opts.strategy;
+  if (spec.strategy) input.configured = spec.strategy;
+  if (memory) {
+    const context = deployContext(memory.graph, spec.name, spec.namespace ?? '', new Date().toISOString());
+    run.result.memory = context;
+    if (context.known) input.advice = adviseStrategy(context, run.ctx.canaryThreshold);
   }
-  return strategy;
+  const choice = chooseStrategy(input);
+  if (choice.warning) addWarning(run.result, choice.warning);
+  const { warning: _warning, ...strategy } = choice;
+  run.result.strategy = strategy;
+  run.opts.onEvent?.({ type: 'strategy', service: spec.name, choice: strategy });
+  return IMPLEMENTATIONS[choice.name]!;
+}
+
+/** Adds a warning once: the plan and the record may meet the same rebuilt memory. */
+function addWarning(result: ServiceSyncResult, warning: string): void {
+  const warnings = (result.warnings ??= []);
+  if (!warnings.includes(warning)) warnings.push(warning);
 }
 
 /** The change as the strategy sees it: plain values, progress reported as sync events. */

@@ -8,6 +8,7 @@ import { renderText } from '../../plan/render.js';
 import { Cancellation } from '../../surface/cancellation.js';
 import { serviceStatus, syncExitCode, refusedBeforeAnyWrite } from '../../surface/outcome.js';
 import { requestSummary, sync } from '../../surface/sync.js';
+import { STRATEGY_REQUESTS, type StrategyRequest } from '../../strategy/names.js';
 import type { ServiceSyncResult, SyncOptions, SyncResult } from '../../surface/sync-types.js';
 import { formatDuration, parseDuration } from '../../duration.js';
 import { printProblems, reportError, useColor, useLiveProgress } from '../output.js';
@@ -85,6 +86,8 @@ function jsonOf(result: SyncResult): unknown {
       durationMs: s.durationMs,
       stateCommit: s.stateCommit,
       inSync: s.inSync,
+      strategy: s.strategy,
+      warnings: s.warnings,
       plan: s.plan,
       objects: s.objects.map((o) => ({ id: o.id, action: o.action, problem: o.problem })),
       kept: s.kept,
@@ -110,6 +113,12 @@ export function syncCommand(setExit: (code: number) => void) {
         .option('prune', {
           type: 'boolean',
           describe: 'delete objects nopea applied before that are no longer in git (default: on)',
+        })
+        .option('strategy', {
+          requiresArg: true,
+          choices: STRATEGY_REQUESTS,
+          describe:
+            'auto (default: memory advises), direct, canary or blue-green; an explicit one always wins',
         })
         .option('wait', {
           type: 'boolean',
@@ -166,6 +175,7 @@ export function syncCommand(setExit: (code: number) => void) {
     handler: async (
       argv: Awaited<ReturnType<typeof withRunOptions>['argv']> & {
         dryRun: boolean;
+        strategy?: StrategyRequest;
         prune?: boolean;
         wait: boolean;
         timeout: string;
@@ -219,6 +229,7 @@ export function syncCommand(setExit: (code: number) => void) {
           },
         };
         if (argv.prune !== undefined) opts.prune = argv.prune;
+        if (argv.strategy) opts.strategy = argv.strategy;
         if (argv.lockNamespace) opts.lockNamespace = argv.lockNamespace;
         const result = await sync(opts);
         progress.done();
@@ -230,6 +241,7 @@ export function syncCommand(setExit: (code: number) => void) {
           }
         }
         for (const s of result.services) {
+          for (const w of s.warnings ?? []) process.stderr.write(`warning: ${s.service}: ${w}\n`);
           if (s.error) printProblems(s.error);
         }
         setExit(syncExitCode(result));

@@ -50,15 +50,23 @@ export function lastApplied(id: string, deployId: string): LastApplied {
 export function occurrence(service: string, deployId: string): Occurrence {
   return {
     format: 1,
+    protocol_version: '1.0',
     id: deployId,
     timestamp: '2026-11-27T10:00:42.000Z',
     source: 'nopea',
     type: 'deploy.run.completed',
     severity: 'info',
-    outcome: 'succeeded',
-    service,
-    namespace: service,
-    deployId,
+    outcome: 'success',
+    context: { service, namespace: service, entities: [] },
+    data: {
+      deploy_id: deployId,
+      service,
+      namespace: service,
+      strategy: 'direct',
+      strategy_reason: 'default',
+      counts: {},
+    },
+    history: { steps: [] },
   };
 }
 

@@ -267,6 +267,7 @@ describe('applyAll and objects the cluster refuses as invalid', () => {
         origin: { file: 'app/all.yaml', line: 12 },
         object: 'apps/Deployment/web/api',
         hint: 'fix the manifest',
+        reason: 'Invalid',
       },
     ]);
   });

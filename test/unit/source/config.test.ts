@@ -114,7 +114,7 @@ describe('parseConfig', () => {
       {
         line: 1,
         message: 'unknown key "stateBrunch" in nopea.yaml',
-        hint: 'did you mean "stateBranch"? allowed keys: services, stateBranch, stateRemote',
+        hint: 'did you mean "stateBranch"? allowed keys: services, stateBranch, stateRemote, memory, retention',
       },
       {
         line: 4,
@@ -124,7 +124,7 @@ describe('parseConfig', () => {
       {
         line: 6,
         message:
-          'services[0].strategy must be one of "direct", "canary", "blue-green"; found the string "blue_green"',
+          'services[0].strategy must be one of "auto", "direct", "canary", "blue-green"; found the string "blue_green"',
       },
       { line: 8, message: 'services[1].namespace must be a string, found the number 42' },
       { line: 10, message: 'services[1].prune must be a boolean, found the string "yes"' },

@@ -87,16 +87,54 @@ describe('serialisation', () => {
     expect(roundTrip(CurrentSchema, statePaths.current, current)).toEqual(current);
     const occurrence = {
       format: 1,
+      protocol_version: '1.0',
       id: ID,
       timestamp: '2026-11-27T10:01:30.000Z',
       source: 'nopea',
-      type: 'deploy.run.completed',
+      type: 'deploy.run.failed',
       severity: 'error',
-      outcome: 'failed',
-      service: 'web',
-      namespace: 'prod',
-      deployId: ID,
-      error: { kind: 'deploy', message: 'ImagePullBackOff' },
+      outcome: 'failure',
+      context: {
+        service: 'web',
+        namespace: 'prod',
+        entities: [
+          {
+            type: 'Deployment',
+            id: 'u-1',
+            name: 'api',
+            namespace: 'prod',
+            version: '7',
+            source_of_truth: 'k8s-api',
+          },
+        ],
+      },
+      data: {
+        deploy_id: ID,
+        service: 'web',
+        namespace: 'prod',
+        strategy: 'direct',
+        strategy_reason: 'default',
+        chosen_by: 'default',
+        counts: { configured: 1 },
+      },
+      history: {
+        steps: [
+          { name: 'apply', description: 'apply', status: 'ok', duration_ms: 12 },
+          {
+            name: 'wait',
+            description: 'wait',
+            status: 'failed',
+            error: { code: 'ImagePullBackOff', message: 'pull' },
+          },
+        ],
+      },
+      error: {
+        code: 'ImagePullBackOff',
+        message: 'pull',
+        what_failed: 'deploy of web',
+        why_it_matters: 'not updated',
+      },
+      reasoning: { summary: 'web failed', patterns_matched: [], confidence: 0.3 },
     };
     expect(roundTrip(OccurrenceSchema, statePaths.occurrence(ID), occurrence)).toEqual(occurrence);
     const graph = {
@@ -113,8 +151,11 @@ describe('serialisation', () => {
           weight: 0.4,
           count: 3,
           updatedAt: '2026-11-27T10:01:30.000Z',
+          evidence: [{ deployId: ID, at: '2026-11-27T10:01:30.000Z', outcome: 'failed' }],
         },
       ],
+      recent: [],
+      observations: 3,
     };
     expect(roundTrip(GraphSchema, statePaths.graph, graph)).toEqual(graph);
   });

@@ -190,6 +190,9 @@ describe('buildStateChange', () => {
     const reader = {
       tip: tip.commit,
       readService: async () => tip.state ?? { lastApplied: new Map() },
+      readGraph: async () => undefined,
+      listServices: async () => [],
+      listDeploys: async () => [],
     } as unknown as StateReader;
     return change.derive!(reader);
   }
@@ -254,7 +257,11 @@ describe('buildStateChange', () => {
         },
       },
     });
-    const files = await change.derive!({ tip: 'planned-on' } as unknown as StateReader);
+    const files = await change.derive!({
+      tip: 'planned-on',
+      readGraph: async () => undefined,
+      listServices: async () => [],
+    } as unknown as StateReader);
     const written = files.writes?.[statePaths.lastApplied(job.id)] as { completedAt?: string };
     expect(written.completedAt).toMatch(/^\d{4}-\d\d-\d\dT/);
   });
