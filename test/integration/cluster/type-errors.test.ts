@@ -68,6 +68,7 @@ describe('a value of the wrong type', () => {
         origin: { file: 'app/deployment.yaml', line: 7 },
         object: `apps/Deployment/${ns.name}/web`,
         hint: 'fix the manifest; nothing was changed',
+        reason: 'Invalid',
       },
     ]);
     expect(client.stats.retries).toBe(retries);
@@ -113,6 +114,7 @@ describe('a value of the wrong type', () => {
           origin: { file: 'app/deployment.yaml', line: 7 },
           object: `apps/Deployment/${fresh}/web`,
           hint: 'fix the manifest',
+          reason: 'Invalid',
         },
       ]);
       expect(client.stats.retries).toBe(retries);

@@ -45,6 +45,8 @@ describe('concurrent writers', () => {
                   format: 1,
                   nodes: names.map((name) => ({ id: `service:${name}`, type: 'service', name })),
                   edges: [],
+                  recent: [],
+                  observations: names.length,
                 },
               },
             };

@@ -190,6 +190,8 @@ describe('state store with a remote', () => {
               format: 1,
               nodes: services.map((s) => ({ id: `service:${s}`, type: 'service', name: s })),
               edges: [],
+              recent: [],
+              observations: services.length,
             },
           },
         };
