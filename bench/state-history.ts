@@ -64,7 +64,10 @@ export function writeStateHistory(
     if (expired) files.push(`D ${dir}/deploys/${expired.id}.json`);
     if (i === commits - 1) {
       const kept = records.slice(-RETENTION);
-      files.push(`M 100644 inline .nopea/graph.json`, data(json(foldAll(kept.map(observationOf)))));
+      files.push(
+        `M 100644 inline .nopea/graph.json`,
+        data(json(foldAll(kept.flatMap((r) => observationOf(r) ?? [])))),
+      );
       files.push(
         `M 100644 inline ${dir}/current.json`,
         data(

@@ -126,14 +126,14 @@ export function errorOutputs(err: unknown): { outputs: ActionOutputs; exitCode: 
 
 /** One line for the log and `core.setFailed`. */
 export function failureMessage(command: string, status: Status, err?: unknown): string {
-  const what =
-    status === 'invalid'
-      ? 'invalid input or configuration; nothing was changed'
-      : status === 'refused'
-        ? 'refused by a safety rail; nothing was changed'
-        : status === 'cancelled'
-          ? 'cancelled; what was applied is recorded'
-          : 'failed';
+  const WHAT: Partial<Record<Status, string>> = {
+    invalid: 'invalid input or configuration; nothing was changed',
+    refused: 'refused by a safety rail; nothing was changed',
+    cancelled: 'cancelled; what was applied is recorded',
+    'rolled-back': 'rolled back to the last good template',
+    paused: 'stopped with the rollout waiting at a gate; promote or roll it back',
+  };
+  const what = WHAT[status] ?? 'failed';
   const first = err === undefined ? '' : `: ${errorMessage(err).split('\n')[0]}`;
   return `nopea ${command} ${what}${first}`;
 }

@@ -84,7 +84,9 @@ const HEADLINE: Record<Status, string> = {
   invalid: 'invalid input (nothing changed)',
   refused: 'refused (nothing changed)',
   failed: 'failed',
+  'rolled-back': 'rolled back',
   cancelled: 'cancelled',
+  paused: 'waiting at a gate for a promote',
 };
 
 const STRATEGY_CHOSEN_BY: Record<ChosenBy, string> = {

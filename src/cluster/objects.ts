@@ -89,6 +89,55 @@ export async function applyObject(
   return res.body;
 }
 
+/** How a patch is read: a JSON merge patch (RFC 7386) or a JSON patch (RFC 6902). */
+export type PatchKind = 'merge' | 'json';
+
+const PATCH_TYPES: Record<PatchKind, string> = {
+  merge: 'application/merge-patch+json',
+  json: 'application/json-patch+json',
+};
+
+/**
+ * PATCH one object, or its `status` subresource (a controller's own fields — how a progressive
+ * rollout is walked one step, or rolled back). Returns the object as the server stored it.
+ */
+export async function patchObject(
+  client: KubeClient,
+  type: ResourceType,
+  namespace: string,
+  name: string,
+  patch: unknown,
+  opts: { kind?: PatchKind; subresource?: 'status'; signal?: AbortSignal } = {},
+): Promise<KubeObject> {
+  const path = resourcePath(type, namespace, name) + (opts.subresource ? `/${opts.subresource}` : '');
+  const res = await client.request<KubeObject>({
+    method: 'PATCH',
+    path,
+    query: { fieldManager: FIELD_MANAGER },
+    body: patch,
+    contentType: PATCH_TYPES[opts.kind ?? 'merge'],
+    verb: 'update',
+    signal: opts.signal,
+  });
+  return res.body;
+}
+
+/** POST a new object; returns it as the server stored it. */
+export async function createObject(
+  client: KubeClient,
+  type: ResourceType,
+  object: KubeObject,
+): Promise<KubeObject> {
+  const res = await client.request<KubeObject>({
+    method: 'POST',
+    path: resourcePath(type, object.metadata.namespace),
+    query: { fieldManager: FIELD_MANAGER },
+    body: object,
+    verb: 'create',
+  });
+  return res.body;
+}
+
 export type PropagationPolicy = 'Foreground' | 'Background' | 'Orphan';
 
 /** Which object a DELETE may remove: only the one with this uid (and, when given, this resourceVersion). */

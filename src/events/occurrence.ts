@@ -38,29 +38,36 @@ const STEPS: Record<string, string> = {
   record: 'record the deploy on the state branch',
 };
 
-const TYPE = {
+/** The outcomes an occurrence is written for: every end of a deploy (not a pause at a gate). */
+export type EndedOutcome = Exclude<DeployRecord['outcome'], 'paused'>;
+
+const TYPE: Record<EndedOutcome, Occurrence['type']> = {
   succeeded: 'deploy.run.completed',
   failed: 'deploy.run.failed',
   cancelled: 'deploy.run.cancelled',
   'rolled-back': 'deploy.run.rolledback',
-} as const;
+  superseded: 'deploy.run.superseded',
+};
 
-const SEVERITY = {
+const SEVERITY: Record<EndedOutcome, Occurrence['severity']> = {
   succeeded: 'info',
   failed: 'error',
   cancelled: 'warning',
   'rolled-back': 'warning',
-} as const;
+  superseded: 'info',
+};
 
 /** What a failure is called: its first machine reason, else nopea's error kind. */
 function codeOf(record: DeployRecord): string {
   return record.error?.reasons?.[0] ?? record.error?.kind ?? 'unknown';
 }
 
-/** The occurrence of one deploy outcome. */
-export function buildOccurrence(input: OccurrenceInput): Occurrence {
+/** The occurrence of one deploy outcome; none while a rollout waits at a gate (it is written when it ends). */
+export function buildOccurrence(input: OccurrenceInput): Occurrence | undefined {
   const { record, memory } = input;
-  const failed = record.outcome !== 'succeeded';
+  if (record.outcome === 'paused') return undefined;
+  const outcome: EndedOutcome = record.outcome;
+  const failed = outcome !== 'succeeded' && outcome !== 'superseded';
   const counts: Record<string, number> = {};
   for (const o of record.objects ?? []) counts[o.action] = (counts[o.action] ?? 0) + 1;
   counts.unchanged = record.plan.unchanged;
@@ -86,8 +93,8 @@ export function buildOccurrence(input: OccurrenceInput): Occurrence {
     id: record.id,
     timestamp: record.finishedAt,
     source: 'nopea',
-    type: TYPE[record.outcome],
-    severity: SEVERITY[record.outcome],
+    type: TYPE[outcome],
+    severity: SEVERITY[outcome],
     outcome: failed ? 'failure' : 'success',
     context: {
       service: record.service,

@@ -26,7 +26,18 @@ const count = z.int().nonnegative();
 const name = z.string().min(1);
 
 /** Outcome of a finished deploy. */
-export const DEPLOY_OUTCOMES = ['succeeded', 'failed', 'cancelled'] as const;
+/**
+ * How a deploy ended: `paused` while its progressive rollout waits at a gate (the record is written
+ * again, under the same id, when it ends), `superseded` when a newer deploy replaced its rollout.
+ */
+export const DEPLOY_OUTCOMES = [
+  'succeeded',
+  'failed',
+  'cancelled',
+  'rolled-back',
+  'paused',
+  'superseded',
+] as const;
 /** What happened to one object during a deploy (the change-set vocabulary). */
 export const OBJECT_ACTIONS = ['created', 'configured', 'unchanged', 'pruned', 'failed', 'skipped'] as const;
 /** Status of a service's latest deploy in current.json. */
@@ -143,6 +154,7 @@ export const OCCURRENCE_TYPES = [
   'deploy.run.failed',
   'deploy.run.cancelled',
   'deploy.run.rolledback',
+  'deploy.run.superseded',
 ] as const;
 
 const occurrenceStep = z.object({

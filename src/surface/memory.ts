@@ -17,8 +17,9 @@ export interface MemoryAt {
   warning?: string;
 }
 
-/** What memory learns from one deploy record. */
-export function observationOf(record: DeployRecord): Observation {
+/** What memory learns from one deploy record: nothing from one that has not ended or was replaced. */
+export function observationOf(record: DeployRecord): Observation | undefined {
+  if (record.outcome === 'paused' || record.outcome === 'superseded') return undefined;
   const outcome: ObservedOutcome = record.outcome;
   return {
     deployId: record.id,
@@ -36,7 +37,10 @@ export function observationOf(record: DeployRecord): Observation {
 async function rebuild(reader: StateReader): Promise<{ graph: MemoryGraph; records: number }> {
   const records: DeployRecord[] = [];
   for (const service of await reader.listServices()) records.push(...(await reader.listDeploys(service)));
-  return { graph: foldAll(records.map(observationOf)), records: records.length };
+  return {
+    graph: foldAll(records.flatMap((r) => observationOf(r) ?? [])),
+    records: records.length,
+  };
 }
 
 /** The memory graph at `reader`'s tip; rebuilt (with a warning) when graph.json cannot be used. */

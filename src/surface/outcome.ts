@@ -11,9 +11,20 @@ import type { ServiceSyncResult, SyncResult } from './sync-types.js';
  * - `succeeded`: synced and healthy (or nothing to do); `dry-run`: a dry-run sync planned it.
  * - `planned`: a diff planned every service.
  * - `invalid`: invalid input or configuration; `refused`: a safety rail refused the change. Nothing changed.
- * - `failed`: the deploy (or reading the cluster or state) failed; `cancelled`: the run was cancelled.
+ * - `failed`: the deploy (or reading the cluster or state) failed; `cancelled`: the run was cancelled;
+ *   `rolled-back`: a progressive rollout failed or was rolled back to the last good template.
+ * - `paused`: a progressive rollout waits at a gate for a promote (or rollback) from a later run.
  */
-export type Status = 'succeeded' | 'dry-run' | 'planned' | 'invalid' | 'refused' | 'failed' | 'cancelled';
+export type Status =
+  | 'succeeded'
+  | 'dry-run'
+  | 'planned'
+  | 'invalid'
+  | 'refused'
+  | 'failed'
+  | 'rolled-back'
+  | 'cancelled'
+  | 'paused';
 
 /** Exit codes of the CLI and the Action (DESIGN.md, "Exit codes"). */
 export const EXIT = {
@@ -21,6 +32,7 @@ export const EXIT = {
   failed: 1,
   refused: 2,
   changesPending: 3,
+  paused: 4,
 } as const;
 
 export type ExitCode = (typeof EXIT)[keyof typeof EXIT];
@@ -32,7 +44,9 @@ const STATUS_EXIT: Record<Status, ExitCode> = {
   invalid: EXIT.refused,
   refused: EXIT.refused,
   failed: EXIT.failed,
+  'rolled-back': EXIT.failed,
   cancelled: EXIT.failed,
+  paused: EXIT.paused,
 };
 
 const ERROR_STATUS: Record<ErrorKind, Status> = {
@@ -48,9 +62,11 @@ const ERROR_STATUS: Record<ErrorKind, Status> = {
 /** The most severe first: a run's status is the first of these any of its services has. */
 const SEVERITY: readonly Status[] = [
   'failed',
+  'rolled-back',
   'cancelled',
   'invalid',
   'refused',
+  'paused',
   'succeeded',
   'dry-run',
   'planned',
@@ -93,11 +109,11 @@ export function worstStatus(statuses: readonly Status[]): Status {
   return SEVERITY.find((s) => statuses.includes(s)) ?? 'succeeded';
 }
 
-/** Exit code of a whole sync: 1 if anything failed, else 2 if anything was refused, else 0. */
+/** Exit code of a whole sync: 1 if anything failed, else 2 if refused, else 4 if a rollout waits, else 0. */
 export function syncExitCode(result: SyncResult): ExitCode {
   const codes = result.services.map((s) => exitCodeOf(serviceStatus(s)));
-  if (codes.includes(EXIT.failed)) return EXIT.failed;
-  return codes.includes(EXIT.refused) ? EXIT.refused : EXIT.ok;
+  for (const code of [EXIT.failed, EXIT.refused, EXIT.paused]) if (codes.includes(code)) return code;
+  return EXIT.ok;
 }
 
 /** Status of a whole sync: the most severe of its services'. */

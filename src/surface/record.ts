@@ -206,12 +206,13 @@ export function buildStateChange(input: RecordInput): StateChange {
     status: outcome,
     updatedAt: now,
   };
-  writes[statePaths.occurrence(result.deployId)] = buildOccurrence({
+  const occurrence = buildOccurrence({
     record,
     touched: touchedObjects(result),
     problems: result.error?.problems ?? [],
     ...(result.memory ? { memory: result.memory } : {}),
   });
+  if (occurrence) writes[statePaths.occurrence(result.deployId)] = occurrence;
   return {
     service: spec.name,
     message: `deploy ${spec.name} ${result.deployId} ${outcome}`,
@@ -224,7 +225,9 @@ export function buildStateChange(input: RecordInput): StateChange {
       const files = serviceFiles(input, state);
       const memory = await memoryAt(base);
       if (memory.warning) input.onWarning?.(memory.warning);
-      files.writes = { ...files.writes, [statePaths.graph]: observe(memory.graph, observationOf(record)) };
+      const observation = observationOf(record);
+      const graph = observation ? observe(memory.graph, observation) : memory.graph;
+      files.writes = { ...files.writes, [statePaths.graph]: graph };
       return files;
     },
   };

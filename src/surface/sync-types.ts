@@ -50,7 +50,8 @@ export type SyncEvent =
   | { type: 'object'; service: string; result: ObjectResult }
   | { type: 'health'; service: string; snapshot: HealthSnapshot };
 
-export type SyncOutcome = 'succeeded' | 'failed' | 'cancelled' | 'dry-run';
+/** `paused`: a progressive rollout waits at a gate (exit 4); `rolled-back`: it failed and was rolled back. */
+export type SyncOutcome = 'succeeded' | 'failed' | 'cancelled' | 'dry-run' | 'paused' | 'rolled-back';
 
 export interface ServiceSyncResult {
   service: string;

@@ -32,7 +32,7 @@ const touched = [{ kind: 'Deployment', name: 'web', namespace: 'staging', uid: '
 
 describe('buildOccurrence', () => {
   it('describes a completed deploy: the objects touched, the steps and the counts', () => {
-    const o = buildOccurrence({ record: record(), touched, problems: [] });
+    const o = buildOccurrence({ record: record(), touched, problems: [] })!;
     expect(OccurrenceSchema.parse({ ...o })).toEqual(o);
     expect(o).toMatchObject({
       protocol_version: '1.0',
@@ -56,6 +56,10 @@ describe('buildOccurrence', () => {
     ]);
     expect(o.error).toBeUndefined();
     expect(o.reasoning).toBeUndefined();
+  });
+
+  it('is not written while a rollout waits at a gate', () => {
+    expect(buildOccurrence({ record: record({ outcome: 'paused' }), touched, problems: [] })).toBeUndefined();
   });
 
   it('names what failed, in which step, and the remembered patterns it matched', () => {
@@ -98,7 +102,7 @@ describe('buildOccurrence', () => {
         deployedWith: [],
         recommendations: [],
       },
-    });
+    })!;
     expect(o).toMatchObject({ type: 'deploy.run.failed', severity: 'error', outcome: 'failure' });
     expect(o.history.steps.at(-1)).toMatchObject({
       name: 'wait',
