@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The whole test suite: what `npm test` runs and what CI runs. Builds (or reuses) the test control
-# plane, runs the quality gates, every test on this Node (20), the unit tests again on Node 24, and
-# ends with one line `N passed, N failed` counting tests and gates.
+# plane and the Kulta controller, runs the quality gates, every test on this Node (20), the unit tests
+# again on Node 24, and ends with one line `N passed, N failed` counting tests and gates.
 set -uo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 results=$(mktemp -d)
@@ -40,6 +40,12 @@ gate "control plane build (cached)" bash test/cluster/build.sh
 # Tests that render kustomizations use the kubectl built with the control plane, never one on PATH.
 bindir=$(bash test/cluster/build.sh 2>/dev/null | tail -n 1)
 export NOPEA_TEST_KUBECTL="$bindir/kubectl"
+# The real Kulta controller (cargo, cached by a hash of ../shared/kulta/source; a cold build takes
+# 8-25 minutes on two cores). The integration tests' global setup runs this binary against the cluster.
+gate "Kulta build (cached)" bash test/cluster/build-kulta.sh
+if kulta_bin=$(bash test/cluster/build-kulta.sh 2>/dev/null | tail -n 1) && [ -x "$kulta_bin" ]; then
+  export NOPEA_KULTA_BIN="$kulta_bin"
+fi
 gate "typecheck" npx tsc --noEmit
 gate "lint" npx eslint .
 gate "format" npx prettier --check .

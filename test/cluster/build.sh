@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Builds the test control plane (etcd, kube-apiserver, kube-controller-manager, kube-scheduler,
-# kubectl, kwok) from Go modules into a cache directory outside the repository.
+# kubectl, kwok) from Go modules into a cache directory outside the repository, and fetches the
+# Gateway API module (for its CRD YAML) into the module cache.
 # Prints the binary directory on its last line. A second run with the same pins returns at once.
 set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -13,6 +14,14 @@ out=$cache/k8s-$K8S_VERSION-kwok-$KWOK_VERSION-$(go env GOVERSION)
 bins=(etcd kube-apiserver kube-controller-manager kube-scheduler kubectl kwok)
 
 complete() { for b in "${bins[@]}"; do [ -x "$out/$b" ] || return 1; done; }
+# Gateway API's CRDs are YAML inside its Go module (no build); the harness installs them from the module
+# cache. Checked before the early exit so a cache built before this step gets them too.
+gateway=$GOMODCACHE/sigs.k8s.io/gateway-api@$GATEWAY_API_VERSION/config/crd/standard
+if [ ! -d "$gateway" ]; then
+  command -v go >/dev/null || { echo "build.sh: Go is not installed; install Go 1.26 to fetch the Gateway API CRDs" >&2; exit 1; }
+  (cd / && GOFLAGS= go mod download "sigs.k8s.io/gateway-api@$GATEWAY_API_VERSION") >&2
+  [ -d "$gateway" ] || { echo "build.sh: sigs.k8s.io/gateway-api@$GATEWAY_API_VERSION has no config/crd/standard" >&2; exit 1; }
+fi
 if complete; then echo "$out"; exit 0; fi
 
 command -v go >/dev/null || { echo "build.sh: Go is not installed; install Go 1.26 to build the test control plane" >&2; exit 1; }

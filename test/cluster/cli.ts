@@ -1,7 +1,14 @@
 // `npm run cluster:up` / `npm run cluster:down` / `node --import tsx test/cluster/cli.ts status`.
 // Progress goes to stderr; `up` ends stdout with KUBECTL=... and KUBECONFIG=... so a shell can eval
-// or grep them.
-import { clusterDir, clusterStatus, ensureBinaries, startCluster, stopCluster } from './harness.js';
+// or grep them (KULTA=... and PROMETHEUS=... come just before).
+import {
+  clusterDir,
+  clusterStatus,
+  ensureBinaries,
+  ensureKultaBinary,
+  startCluster,
+  stopCluster,
+} from './harness.js';
 
 const usage = 'usage: node --import tsx test/cluster/cli.ts up|down|status';
 
@@ -10,7 +17,8 @@ async function main(command: string | undefined): Promise<number> {
     case 'up': {
       const started = Date.now();
       const binDir = await ensureBinaries();
-      const { cluster, started: fresh } = await startCluster({ binDir });
+      const kultaBin = await ensureKultaBinary();
+      const { cluster, started: fresh } = await startCluster({ binDir, kultaBin });
       const seconds = ((Date.now() - started) / 1000).toFixed(1);
       process.stderr.write(
         fresh
@@ -21,6 +29,9 @@ async function main(command: string | undefined): Promise<number> {
         [
           `SERVER=${cluster.server}`,
           `RESTRICTED_KUBECONFIG=${cluster.restrictedKubeconfig}`,
+          `KULTA=${cluster.kulta?.binary ?? ''}`,
+          `KULTA_LOG=${cluster.kulta?.log ?? ''}`,
+          `PROMETHEUS=${cluster.prometheus?.url ?? ''}`,
           `KUBECTL=${cluster.kubectl}`,
           `KUBECONFIG=${cluster.kubeconfig}`,
           '',
@@ -41,7 +52,12 @@ async function main(command: string | undefined): Promise<number> {
       const status = await clusterStatus();
       process.stdout.write(`${status.state}\n`);
       for (const problem of status.problems) process.stdout.write(`  ${problem}\n`);
+      // Kulta and the stand-in do not make the cluster unhealthy: the next `up` restarts them alone.
+      for (const problem of status.addonProblems)
+        process.stdout.write(`  ${problem} (cluster:up restarts it)\n`);
       if (status.cluster) {
+        if (status.cluster.kulta) process.stdout.write(`KULTA=${status.cluster.kulta.binary}\n`);
+        if (status.cluster.prometheus) process.stdout.write(`PROMETHEUS=${status.cluster.prometheus.url}\n`);
         process.stdout.write(`KUBECTL=${status.cluster.kubectl}\nKUBECONFIG=${status.cluster.kubeconfig}\n`);
       }
       return status.state === 'running' ? 0 : 1;

@@ -1,6 +1,9 @@
 // The test Kubernetes control plane: etcd, kube-apiserver, kube-controller-manager, kube-scheduler and
 // kwok (one fake node), built from Go modules by build.sh and run as local processes on 127.0.0.1.
-// Only Node built-ins are used so the harness works before anything else in the repo builds.
+// With a Kulta binary (build-kulta.sh), also Kulta's CRD, one Kulta controller and a loopback
+// Prometheus stand-in for its canary analysis (prometheus-stand-in.ts).
+// Only Node built-ins are used so the harness works before anything else in the repo builds (the one
+// exception: repairing Kulta's CRD the first time loads the `yaml` devDependency, see kulta-crd.ts).
 import { spawn } from 'node:child_process';
 import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import fs from 'node:fs';
@@ -11,8 +14,11 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { GATEWAY_API_GROUP, gatewayApiCrds, gatewayApiVersion } from './gateway-api.js';
+import { KULTA_CRD_HASH_ANNOTATION, KULTA_CRD_NAME, kultaCrdManifest, kultaSourceDir } from './kulta-crd.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
+const repoRoot = path.resolve(here, '..', '..');
 
 /** Name of the fake node kwok manages. */
 export const NODE_NAME = 'nopea-node';
@@ -21,11 +27,36 @@ export const RESTRICTED_NAMESPACE = 'nopea-restricted';
 
 const COMPONENTS = ['etcd', 'kube-apiserver', 'kube-controller-manager', 'kube-scheduler', 'kwok'] as const;
 type ComponentName = (typeof COMPONENTS)[number];
+/** Processes that run with the cluster but are checked, and restarted, on their own at each reuse. */
+const ADDONS = ['kulta', 'prometheus-stand-in'] as const;
+type AddonName = (typeof ADDONS)[number];
+type ProcessName = ComponentName | AddonName;
 
 export interface ComponentInfo {
   name: ComponentName;
   pid: number;
   binary: string;
+  log: string;
+}
+
+/** The Kulta controller running for this cluster. */
+export interface KultaInfo {
+  /** The controller binary (from build-kulta.sh). */
+  binary: string;
+  pid: number;
+  log: string;
+  /** Hash of the repaired CRD it was started against. */
+  crdHash: string;
+  /** KULTA_PROMETHEUS_ADDRESS it was started with. */
+  prometheusUrl: string;
+}
+
+/** The loopback Prometheus stand-in Kulta's canary analysis queries. */
+export interface PrometheusInfo {
+  /** http://127.0.0.1:<port>; `/api/v1/query` for Kulta, `/control/<rollout>` for tests. */
+  url: string;
+  port: number;
+  pid: number;
   log: string;
 }
 
@@ -53,6 +84,11 @@ export interface ClusterInfo {
   components: ComponentInfo[];
   startedAt: string;
   startSeconds: number;
+  /** Present once Kulta runs with the cluster (startCluster with kultaBin). */
+  kulta?: KultaInfo;
+  prometheus?: PrometheusInfo;
+  /** Gateway API's standard CRDs installed with Kulta (HTTPRoute weights); the module version. */
+  gatewayApi?: { version: string };
 }
 
 export interface StartResult {
@@ -65,6 +101,8 @@ export interface ClusterStatus {
   state: 'running' | 'stopped' | 'unhealthy';
   cluster?: ClusterInfo;
   problems: string[];
+  /** Kulta or the Prometheus stand-in not running; the next startCluster with kultaBin restarts them alone. */
+  addonProblems: string[];
 }
 
 export interface HarnessOptions {
@@ -75,6 +113,12 @@ export interface HarnessOptions {
 export interface StartOptions extends HarnessOptions {
   /** Directory with the built binaries; built (or looked up) with ensureBinaries() when absent. */
   binDir?: string;
+  /**
+   * Kulta controller binary (ensureKultaBinary). When given, Kulta's CRD is installed, the Prometheus
+   * stand-in and one controller run with the cluster, and a reused cluster gets them (re)started as
+   * needed. Without it Kulta is neither started nor stopped.
+   */
+  kultaBin?: string;
 }
 
 /** Returns the cache directory shared by build.sh and the harness. */
@@ -95,11 +139,9 @@ function defaultLog(message: string): void {
   process.stderr.write(`[cluster] ${message}\n`);
 }
 
-/** Runs build.sh (cached builds return at once), streaming its output to stderr, and returns the bin dir. */
-export async function ensureBinaries(options: HarnessOptions = {}): Promise<string> {
-  const log = options.log ?? defaultLog;
-  const script = path.join(here, 'build.sh');
-  const started = Date.now();
+/** Runs a build script, streaming its stderr, and returns the last line of its stdout. */
+async function runBuildScript(name: string): Promise<string> {
+  const script = path.join(here, name);
   const { code, stdout, stderrTail } = await new Promise<{
     code: number | null;
     stdout: string;
@@ -120,9 +162,16 @@ export async function ensureBinaries(options: HarnessOptions = {}): Promise<stri
     child.on('close', (exitCode) => resolve({ code: exitCode, stdout: out, stderrTail: errTail }));
   });
   if (code !== 0) {
-    throw new Error(`test/cluster/build.sh failed with exit code ${code}:\n${stderrTail.trim()}`);
+    throw new Error(`test/cluster/${name} failed with exit code ${code}:\n${stderrTail.trim()}`);
   }
-  const binDir = stdout.trim().split('\n').pop()?.trim() ?? '';
+  return stdout.trim().split('\n').pop()?.trim() ?? '';
+}
+
+/** Runs build.sh (cached builds return at once), streaming its output to stderr, and returns the bin dir. */
+export async function ensureBinaries(options: HarnessOptions = {}): Promise<string> {
+  const log = options.log ?? defaultLog;
+  const started = Date.now();
+  const binDir = await runBuildScript('build.sh');
   for (const bin of [...COMPONENTS, 'kubectl']) {
     if (!isExecutable(path.join(binDir, bin))) {
       throw new Error(`build.sh reported bin dir ${JSON.stringify(binDir)} but ${bin} is missing there`);
@@ -131,6 +180,27 @@ export async function ensureBinaries(options: HarnessOptions = {}): Promise<stri
   const seconds = (Date.now() - started) / 1000;
   if (seconds > 5) log(`binaries built in ${seconds.toFixed(0)}s: ${binDir}`);
   return binDir;
+}
+
+/**
+ * Returns the Kulta controller binary: NOPEA_KULTA_BIN when set (scripts/test.sh builds it in a gate
+ * first), otherwise build-kulta.sh's output (a cached build returns at once; a cold one takes minutes).
+ */
+export async function ensureKultaBinary(options: HarnessOptions = {}): Promise<string> {
+  const log = options.log ?? defaultLog;
+  const given = process.env.NOPEA_KULTA_BIN;
+  if (given) {
+    if (!isExecutable(given)) throw new Error(`NOPEA_KULTA_BIN=${given} is not an executable file`);
+    return path.resolve(given);
+  }
+  const started = Date.now();
+  const binary = await runBuildScript('build-kulta.sh');
+  if (!isExecutable(binary)) {
+    throw new Error(`build-kulta.sh reported ${JSON.stringify(binary)}, which is not an executable file`);
+  }
+  const seconds = (Date.now() - started) / 1000;
+  if (seconds > 5) log(`Kulta built in ${seconds.toFixed(0)}s: ${binary}`);
+  return binary;
 }
 
 function isExecutable(file: string): boolean {
@@ -340,12 +410,14 @@ async function apiserverReady(target: ApiTarget): Promise<boolean> {
 // ---------------------------------------------------------------------------------------------
 // Processes
 
-function pidFile(dir: string, name: ComponentName): string {
+function pidFile(dir: string, name: ProcessName): string {
   return path.join(dir, 'pids', `${name}.pid`);
 }
 
+const STAND_IN_SCRIPT = path.join(here, 'prometheus-stand-in.ts');
+
 /** True when pid is alive (not a zombie) and runs our binary for this state dir. */
-function isOurProcess(pid: number, name: ComponentName, dir: string): boolean {
+function isOurProcess(pid: number, name: ProcessName, dir: string): boolean {
   let cmdline: string[];
   let stat: string;
   try {
@@ -358,6 +430,23 @@ function isOurProcess(pid: number, name: ComponentName, dir: string): boolean {
   const state = stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3);
   if (state === 'Z' || state === 'X') return false;
   // A recycled pid runs something else: require our binary name and an argument inside our state dir.
+  if (name === 'prometheus-stand-in') {
+    // Any checkout's copy of the script: checkouts share the cache and so the cluster.
+    return (
+      cmdline.some((arg) => path.basename(arg) === path.basename(STAND_IN_SCRIPT)) &&
+      cmdline.includes(`--state-dir=${dir}`)
+    );
+  }
+  if (name === 'kulta') {
+    // Kulta takes no arguments: it is ours when it runs with this state dir's admin kubeconfig.
+    if (path.basename(cmdline[0] ?? '') !== 'kulta') return false;
+    try {
+      const environ = fs.readFileSync(`/proc/${pid}/environ`, 'utf8').split('\0');
+      return environ.includes(`KUBECONFIG=${path.join(dir, 'admin.kubeconfig')}`);
+    } catch {
+      return false;
+    }
+  }
   return path.basename(cmdline[0] ?? '') === name && cmdline.slice(1).some((arg) => arg.includes(dir));
 }
 
@@ -371,10 +460,12 @@ function readPid(file: string): number | undefined {
 }
 
 /** Every process this state dir records (cluster.json and pid files), limited to ones still ours. */
-function recordedProcesses(dir: string, info?: ClusterInfo): { name: ComponentName; pid: number }[] {
-  const found = new Map<number, ComponentName>();
+function recordedProcesses(dir: string, info?: ClusterInfo): { name: ProcessName; pid: number }[] {
+  const found = new Map<number, ProcessName>();
   for (const component of info?.components ?? []) found.set(component.pid, component.name);
-  for (const name of COMPONENTS) {
+  if (info?.kulta) found.set(info.kulta.pid, 'kulta');
+  if (info?.prometheus) found.set(info.prometheus.pid, 'prometheus-stand-in');
+  for (const name of [...COMPONENTS, ...ADDONS]) {
     const pid = readPid(pidFile(dir, name));
     if (pid !== undefined) found.set(pid, name);
   }
@@ -384,7 +475,8 @@ function recordedProcesses(dir: string, info?: ClusterInfo): { name: ComponentNa
 }
 
 /** Stop order: clients first, then the apiserver (it drains towards etcd), then etcd. */
-const STOP_ORDER: ComponentName[][] = [
+const STOP_ORDER: ProcessName[][] = [
+  ['kulta', 'prometheus-stand-in'],
   ['kwok', 'kube-scheduler', 'kube-controller-manager'],
   ['kube-apiserver'],
   ['etcd'],
@@ -407,7 +499,7 @@ async function killRecorded(dir: string, info: ClusterInfo | undefined, log: (me
 
 /** SIGTERM, then SIGKILL after a bounded wait; throws if a process survives both. */
 async function terminate(
-  processes: { name: ComponentName; pid: number }[],
+  processes: { name: ProcessName; pid: number }[],
   dir: string,
   log: (message: string) => void,
 ): Promise<void> {
@@ -435,8 +527,8 @@ function signal(pid: number, name: NodeJS.Signals): void {
   }
 }
 
-interface Launched {
-  info: ComponentInfo;
+interface Launched<N extends ProcessName = ComponentName> {
+  info: { name: N; pid: number; binary: string; log: string };
   exitCode: () => number | null | undefined;
 }
 
@@ -451,16 +543,29 @@ function launch(
   args: string[],
   env: NodeJS.ProcessEnv = {},
 ): Launched {
-  const binary = path.join(binDir, name);
+  return spawnRecorded(dir, name, path.join(binDir, name), args, { ...process.env, ...env }, dir);
+}
+
+/** Spawns binary detached, appending to logs/<name>.log, and records its pid in pids/<name>.pid. */
+function spawnRecorded<N extends ProcessName>(
+  dir: string,
+  name: N,
+  binary: string,
+  args: string[],
+  env: NodeJS.ProcessEnv,
+  cwd: string,
+): Launched<N> {
   const log = path.join(dir, 'logs', `${name}.log`);
+  fs.mkdirSync(path.dirname(log), { recursive: true });
+  fs.mkdirSync(path.join(dir, 'pids'), { recursive: true });
   const fd = fs.openSync(log, 'a');
   let exit: number | null | undefined;
   try {
     const child = spawn(binary, args, {
-      cwd: dir,
+      cwd,
       detached: true,
       stdio: ['ignore', fd, fd],
-      env: { ...process.env, ...env },
+      env,
     });
     child.on('exit', (code, sig) => {
       exit = code ?? (sig ? 128 : null);
@@ -477,7 +582,7 @@ function launch(
   }
 }
 
-function assertRunning(launched: Launched[]): void {
+function assertRunning(launched: Launched<ProcessName>[]): void {
   for (const component of launched) {
     const code = component.exitCode();
     if (code !== undefined) {
@@ -551,8 +656,17 @@ function targetOf(info: ClusterInfo): ApiTarget {
 export async function clusterStatus(): Promise<ClusterStatus> {
   const dir = clusterDir();
   const cluster = readInfo(dir);
-  if (!cluster) return { state: 'stopped', problems: [] };
+  if (!cluster) return { state: 'stopped', problems: [], addonProblems: [] };
   const problems: string[] = [];
+  const addonProblems: string[] = [];
+  if (cluster.kulta && !isOurProcess(cluster.kulta.pid, 'kulta', dir)) {
+    addonProblems.push(`kulta (pid ${cluster.kulta.pid}) is not running; see ${cluster.kulta.log}`);
+  }
+  if (cluster.prometheus && !isOurProcess(cluster.prometheus.pid, 'prometheus-stand-in', dir)) {
+    addonProblems.push(
+      `prometheus-stand-in (pid ${cluster.prometheus.pid}) is not running; see ${cluster.prometheus.log}`,
+    );
+  }
   for (const component of cluster.components) {
     if (!isOurProcess(component.pid, component.name, dir)) {
       problems.push(`${component.name} (pid ${component.pid}) is not running; see ${component.log}`);
@@ -565,7 +679,7 @@ export async function clusterStatus(): Promise<ClusterStatus> {
     problems.push(`cannot read the CA file: ${errorMessage(error)}`);
   }
   if (target && !(await apiserverReady(target))) problems.push(`${cluster.server}/readyz does not answer ok`);
-  return { state: problems.length === 0 ? 'running' : 'unhealthy', cluster, problems };
+  return { state: problems.length === 0 ? 'running' : 'unhealthy', cluster, problems, addonProblems };
 }
 
 /** Starts the test control plane, or returns the running one when it is healthy. */
@@ -576,18 +690,315 @@ export async function startCluster(options: StartOptions = {}): Promise<StartRes
   await fsp.mkdir(dir, { recursive: true, mode: 0o700 });
   return withLock(dir, async () => {
     const status = await clusterStatus();
+    let cluster: ClusterInfo;
+    let started: boolean;
     if (status.state === 'running' && status.cluster && status.cluster.binDir === binDir) {
-      return { cluster: status.cluster, started: false };
+      cluster = status.cluster;
+      started = false;
+    } else {
+      if (status.state === 'unhealthy') {
+        log(`recorded cluster is unhealthy (${status.problems.join('; ')}); restarting`);
+      } else if (status.cluster) {
+        log('recorded cluster was built from other binaries; restarting');
+      }
+      await killRecorded(dir, status.cluster, log);
+      cluster = await startFresh(dir, binDir, log);
+      started = true;
     }
-    if (status.state === 'unhealthy') {
-      log(`recorded cluster is unhealthy (${status.problems.join('; ')}); restarting`);
-    } else if (status.cluster) {
-      log('recorded cluster was built from other binaries; restarting');
+    if (options.kultaBin) {
+      try {
+        cluster = await ensureKulta(dir, cluster, options.kultaBin, log);
+      } catch (error) {
+        // A fresh start leaves nothing half-started behind. A reused cluster keeps running (other
+        // runs may use it); the next start with kultaBin tries Kulta again.
+        if (started) await killRecorded(dir, cluster, () => {}).catch(() => 0);
+        throw new Error(`Kulta failed to start: ${errorMessage(error)}\n(state and logs in ${dir})`, {
+          cause: error,
+        });
+      }
     }
-    await killRecorded(dir, status.cluster, log);
-    const cluster = await startFresh(dir, binDir, log);
-    return { cluster, started: true };
+    return { cluster, started };
   });
+}
+
+// ---------------------------------------------------------------------------------------------
+// Kulta: its CRD, one controller per cluster, and the Prometheus stand-in it queries
+
+/**
+ * Brings Kulta up to date on a running cluster: the stand-in answering on loopback, the repaired CRD
+ * installed and Established, and one controller running our binary against this cluster. Only what
+ * is missing, dead or stale is (re)started, so a warm reuse costs a few pid checks and two requests.
+ */
+async function ensureKulta(
+  dir: string,
+  cluster: ClusterInfo,
+  kultaBin: string,
+  log: (message: string) => void,
+): Promise<ClusterInfo> {
+  const target = targetOf(cluster);
+  const manifest = kultaCrdManifest(kultaSourceDir(repoRoot), cacheDir());
+  const gateway = gatewayApiCrds(
+    path.join(cacheDir(), 'gomod'),
+    gatewayApiVersion(path.join(here, 'versions.env')),
+    cacheDir(),
+  );
+  // Independent of each other; the controller needs the first two.
+  const [prometheus, crdApplied, gatewayApi] = await Promise.all([
+    ensureStandIn(dir, cluster, log),
+    ensureKultaCrd(target, manifest.hash, manifest.load, log),
+    ensureGatewayApi(target, cluster.gatewayApi, gateway.version, gateway.load, log),
+  ]);
+
+  let kulta = cluster.kulta;
+  const stale = !kulta
+    ? 'not started yet'
+    : !isOurProcess(kulta.pid, 'kulta', dir)
+      ? `pid ${kulta.pid} is not running (see ${kulta.log})`
+      : kulta.binary !== kultaBin
+        ? `it runs ${kulta.binary}, not ${kultaBin}`
+        : kulta.prometheusUrl !== prometheus.url
+          ? `the Prometheus stand-in moved to ${prometheus.url}`
+          : kulta.crdHash !== manifest.hash || crdApplied
+            ? 'its CRD was (re)installed'
+            : undefined;
+  if (stale) {
+    const running = recordedProcesses(dir, cluster).filter((p) => p.name === 'kulta');
+    if (running.length > 0) {
+      log(`restarting Kulta: ${stale}`);
+      await terminate(running, dir, log);
+    } else if (kulta) {
+      log(`starting Kulta again: ${stale}`);
+    }
+    kulta = await startKulta(dir, cluster, kultaBin, prometheus.url, manifest.hash, log);
+  }
+  if (kulta === cluster.kulta && prometheus === cluster.prometheus && gatewayApi === cluster.gatewayApi) {
+    return cluster;
+  }
+  const updated: ClusterInfo = { ...cluster, kulta, prometheus, gatewayApi };
+  await fsp.writeFile(path.join(dir, 'cluster.json'), `${JSON.stringify(updated, null, 2)}\n`, {
+    mode: 0o600,
+  });
+  return updated;
+}
+
+/** Keeps the recorded stand-in when it is ours and answers; otherwise starts one (and only one). */
+async function ensureStandIn(
+  dir: string,
+  cluster: ClusterInfo,
+  log: (message: string) => void,
+): Promise<PrometheusInfo> {
+  const recorded = cluster.prometheus;
+  if (
+    recorded &&
+    isOurProcess(recorded.pid, 'prometheus-stand-in', dir) &&
+    (await standInHealthy(recorded.url))
+  ) {
+    return recorded;
+  }
+  // One that does not answer, or one a failed start left in pids/ without cluster.json knowing it.
+  const leftover = recordedProcesses(dir, cluster).filter((p) => p.name === 'prometheus-stand-in');
+  if (leftover.length > 0) {
+    log(`stopping a Prometheus stand-in that does not answer (${leftover.map((p) => p.pid).join(', ')})`);
+    await terminate(leftover, dir, log);
+  }
+  return startStandIn(dir, recorded?.port, log);
+}
+
+async function standInHealthy(url: string): Promise<boolean> {
+  try {
+    const reply = await httpGet(`${url}/-/healthy`, 1000);
+    return reply.status === 200 && reply.text.includes('stand-in');
+  } catch {
+    return false;
+  }
+}
+
+async function portFree(port: number): Promise<boolean> {
+  const server = net.createServer();
+  return new Promise((resolve) => {
+    server.once('error', () => resolve(false));
+    server.listen(port, '127.0.0.1', () => server.close(() => resolve(true)));
+  });
+}
+
+/** Runs prometheus-stand-in.ts (through tsx, resolved from the checkout) on a loopback port. */
+async function startStandIn(
+  dir: string,
+  preferredPort: number | undefined,
+  log: (message: string) => void,
+): Promise<PrometheusInfo> {
+  // Kulta keeps the address it was started with: reuse the old port when it is still free.
+  const port =
+    preferredPort !== undefined && (await portFree(preferredPort)) ? preferredPort : (await freePorts(1))[0];
+  const env = { ...process.env };
+  delete env.NODE_OPTIONS;
+  const launched = spawnRecorded(
+    dir,
+    'prometheus-stand-in',
+    process.execPath,
+    ['--import', 'tsx', STAND_IN_SCRIPT, `--port=${port}`, `--state-dir=${dir}`],
+    env,
+    // `--import tsx` resolves from the working directory: the checkout's node_modules.
+    repoRoot,
+  );
+  const url = `http://127.0.0.1:${port}`;
+  await poll(async () => ((await standInHealthy(url)) ? true : undefined), {
+    what: `the Prometheus stand-in on ${url}`,
+    timeoutMs: 20_000,
+    intervalMs: 100,
+    abort: () => assertRunning([launched]),
+    details: () => `--- ${launched.info.log} (last lines)\n${tail(launched.info.log, 20)}`,
+  });
+  log(`Prometheus stand-in on ${url} (pid ${launched.info.pid})`);
+  return { url, port, pid: launched.info.pid, log: launched.info.log };
+}
+
+interface CrdView {
+  metadata?: { annotations?: Record<string, string> };
+  status?: { conditions?: StatusCondition[] };
+}
+
+function established(crd: CrdView): boolean {
+  return crd.status?.conditions?.some((c) => c.type === 'Established' && c.status === 'True') ?? false;
+}
+
+/**
+ * Installs the repaired CRD with server-side apply (it is over the client-side-apply annotation
+ * limit) unless the cluster already has this version Established. Returns whether it applied.
+ */
+async function ensureKultaCrd(
+  target: ApiTarget,
+  hash: string,
+  load: () => Promise<string>,
+  log: (message: string) => void,
+): Promise<boolean> {
+  const crdPath = `/apis/apiextensions.k8s.io/v1/customresourcedefinitions/${KULTA_CRD_NAME}`;
+  const current = await apiCall(target, 'GET', crdPath, undefined, 30_000);
+  if (current.status === 200) {
+    const crd = JSON.parse(current.text) as CrdView;
+    if (crd.metadata?.annotations?.[KULTA_CRD_HASH_ANNOTATION] === hash && established(crd)) return false;
+  } else if (current.status !== 404) {
+    throw new Error(`GET ${crdPath} returned HTTP ${current.status}: ${current.text.slice(0, 300)}`);
+  }
+  await applyCrd(target, KULTA_CRD_NAME, await load());
+  log(`installed CRD ${KULTA_CRD_NAME} (repaired, ${hash})`);
+  return true;
+}
+
+/** Server-side applies one CRD (JSON) as field manager nopea-test-harness and waits for Established. */
+async function applyCrd(target: ApiTarget, name: string, json: string): Promise<void> {
+  const crdPath = `/apis/apiextensions.k8s.io/v1/customresourcedefinitions/${name}`;
+  const applied = await apiCall(
+    target,
+    'PATCH',
+    `${crdPath}?fieldManager=nopea-test-harness&force=true`,
+    json,
+    60_000,
+    'application/apply-patch+yaml',
+  );
+  if (applied.status !== 200 && applied.status !== 201) {
+    throw new Error(
+      `server-side apply of CRD ${name} returned HTTP ${applied.status}: ${applied.text.slice(0, 1000)}`,
+    );
+  }
+  await poll(
+    async () => (established((await apiJson(target, 'GET', crdPath)) as CrdView) ? true : undefined),
+    { what: `CRD ${name} to be Established`, timeoutMs: 30_000, intervalMs: 100 },
+  );
+}
+
+/**
+ * Installs Gateway API's standard CRDs unless this version is recorded and HTTPRoute is served (one
+ * discovery request on a warm reuse).
+ */
+async function ensureGatewayApi(
+  target: ApiTarget,
+  recorded: { version: string } | undefined,
+  version: string,
+  load: () => Promise<{ name: string; json: string }[]>,
+  log: (message: string) => void,
+): Promise<{ version: string }> {
+  if (recorded?.version === version) {
+    const discovery = await apiCall(target, 'GET', `/apis/${GATEWAY_API_GROUP}/v1`, undefined, 10_000);
+    if (discovery.status === 200) {
+      const resources = (JSON.parse(discovery.text) as { resources?: { name: string }[] }).resources ?? [];
+      if (resources.some((r) => r.name === 'httproutes')) return recorded;
+    }
+  }
+  const crds = await load();
+  await Promise.all(crds.map((crd) => applyCrd(target, crd.name, crd.json)));
+  log(`installed Gateway API ${version} CRDs (${crds.length}, standard channel)`);
+  return { version };
+}
+
+/** Kulta's environment: the cluster, the stand-in, info logs, and nothing inherited that changes it. */
+function kultaEnv(kubeconfig: string, prometheusUrl: string): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = {};
+  for (const [key, value] of Object.entries(process.env)) {
+    // No KULTA_* from the caller's shell (webhook TLS, leader election, CDEvents sinks), no proxy: every
+    // request Kulta makes goes to the loopback apiserver or the loopback stand-in.
+    if (key.startsWith('KULTA_') || /^(https?|all|no)_proxy$/i.test(key)) continue;
+    if (key === 'KUBECONFIG' || key === 'RUST_LOG') continue;
+    env[key] = value;
+  }
+  return {
+    ...env,
+    KUBECONFIG: kubeconfig,
+    RUST_LOG: 'info',
+    NO_COLOR: '1',
+    NO_PROXY: '127.0.0.1,localhost',
+    KULTA_PROMETHEUS_ADDRESS: prometheusUrl,
+  };
+}
+
+/** Starts the controller and waits until it logs that its reconcile loop runs. */
+async function startKulta(
+  dir: string,
+  cluster: ClusterInfo,
+  kultaBin: string,
+  prometheusUrl: string,
+  crdHash: string,
+  log: (message: string) => void,
+): Promise<KultaInfo> {
+  const logFile = path.join(dir, 'logs', 'kulta.log');
+  let offset = 0;
+  try {
+    offset = fs.statSync(logFile).size;
+  } catch {
+    // First start: no log yet.
+  }
+  const launched = spawnRecorded(
+    dir,
+    'kulta',
+    kultaBin,
+    [],
+    kultaEnv(cluster.kubeconfig, prometheusUrl),
+    dir,
+  );
+  const sinceStart = () => {
+    try {
+      const fd = fs.openSync(logFile, 'r');
+      try {
+        const size = fs.fstatSync(fd).size;
+        const buffer = Buffer.alloc(Math.max(0, size - offset));
+        fs.readSync(fd, buffer, 0, buffer.length, offset);
+        return buffer.toString('utf8');
+      } finally {
+        fs.closeSync(fd);
+      }
+    } catch {
+      return '';
+    }
+  };
+  await poll(async () => (sinceStart().includes('Controller ready') ? true : undefined), {
+    what: `Kulta (pid ${launched.info.pid}) to log "Controller ready"`,
+    timeoutMs: 30_000,
+    intervalMs: 100,
+    abort: () => assertRunning([launched]),
+    details: () => `--- ${logFile} (last lines)\n${tail(logFile, 20)}`,
+  });
+  log(`Kulta controller running (pid ${launched.info.pid}, log ${logFile})`);
+  return { binary: kultaBin, pid: launched.info.pid, log: logFile, crdHash, prometheusUrl };
 }
 
 /** Stops the processes this state dir recorded; returns how many were running. */

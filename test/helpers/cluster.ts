@@ -17,6 +17,12 @@ export interface TestClusterPaths {
   kubectl: string;
   /** Directory with the control-plane binaries. */
   binDir: string;
+  /** The Kulta controller binary running against the cluster (one controller per cluster, all namespaces). */
+  kulta: string;
+  /** Kulta's log (logs/kulta.log in the cluster's state dir), for diagnostics. */
+  kultaLog: string;
+  /** Base URL of the loopback Prometheus stand-in Kulta queries; drive it with test/helpers/prometheus.ts. */
+  prometheusUrl: string;
 }
 
 /** Namespace in which the restricted user may do anything. */
@@ -29,6 +35,9 @@ export function testCluster(): TestClusterPaths {
     restrictedKubeconfig: inject('restrictedKubeconfig'),
     kubectl: inject('kubectl'),
     binDir: inject('clusterBinDir'),
+    kulta: inject('kulta'),
+    kultaLog: inject('kultaLog'),
+    prometheusUrl: inject('prometheusUrl'),
   };
 }
 
