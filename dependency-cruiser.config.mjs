@@ -24,8 +24,11 @@ const ALLOWED = {
 const LAYERS = [...Object.keys(ALLOWED), 'surface'];
 const INTERFACES = ['cli', 'action', 'mcp', 'http'];
 
-/** The strategy vocabulary has no imports: `nopea.yaml` (source) and the deploy record (state) use it. */
-const SHARED_VOCABULARY = '^src/strategy/names\\.ts$';
+/**
+ * The strategy vocabulary imports nothing but errors.ts: `nopea.yaml` (source) and the deploy record
+ * (state) use it — the strategy names, and the canary steps and analysis with their rules.
+ */
+const SHARED_VOCABULARY = '^src/strategy/(names|steps)\\.ts$';
 
 export default {
   forbidden: [

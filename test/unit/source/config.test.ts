@@ -189,3 +189,296 @@ describe('parseConfig', () => {
     ]);
   });
 });
+
+describe('parseConfig: progressive delivery settings', () => {
+  const service = (lines: string[]): string =>
+    ['services:', '  - name: web', '    paths: [deploy]', '    namespace: web', ...lines].join('\n');
+
+  it('reads canary steps, analysis and routes into values the Rollout builder takes', () => {
+    const text = service([
+      '    canary:', // 5
+      '      steps:', // 6
+      '        - { weight: 10, pause: 30s }', // 7
+      '        - { weight: 50, pause: gate }', // 8
+      '        - { weight: 75, pause: 1m30s }', // 9
+      '        - { weight: 100 }', // 10
+      '      analysis:', // 11
+      '        warmupDuration: 2m', // 12
+      '        metrics:', // 13
+      '          - { name: error-rate, threshold: 5 }', // 14
+      '          - { name: latency-p95, threshold: 0.5 }', // 15
+      '      httpRoute: web', // 16
+      '    blueGreen: { httpRoute: web-bg }', // 17
+    ]);
+    expect(parseConfig(text).services[0]).toEqual({
+      name: 'web',
+      paths: ['deploy'],
+      namespace: 'web',
+      prune: true,
+      canary: {
+        steps: [
+          { weight: 10, pause: { seconds: 30 } },
+          { weight: 50, pause: 'gate' },
+          { weight: 75, pause: { seconds: 90 } },
+          { weight: 100 },
+        ],
+        analysis: {
+          warmupSeconds: 120,
+          metrics: [
+            { name: 'error-rate', threshold: 5 },
+            { name: 'latency-p95', threshold: 0.5 },
+          ],
+        },
+        httpRoute: 'web',
+      },
+      blueGreen: { httpRoute: 'web-bg' },
+    });
+  });
+
+  it('leaves the steps out when none are written: the flag, else the default steps, apply', () => {
+    expect(parseConfig(service(['    canary: { httpRoute: web }'])).services[0]!.canary).toEqual({
+      httpRoute: 'web',
+    });
+  });
+
+  it('refuses each mistake in a step at its line, saying what to write', () => {
+    const text = service([
+      '    canary:', // 5
+      '      steps:', // 6
+      '        - weight: ten', // 7
+      '        - pause: 30s', // 8
+      '        - weight: 150', // 9
+      '        - weight: 20', // 10
+      '          pause: 30', // 11
+      '        - weight: 30', // 12
+      '          pause: {}', // 13
+      '        - weight: 40', // 14
+      '          pause: 7d', // 15
+      '        - weight: 50', // 16
+      '          wait: 1m', // 17
+      '        - weight: 100', // 18
+    ]);
+    const weightHint =
+      'every step needs a weight from 0 to 100, e.g. weight: 25; Kulta rejects a step with only a pause: put the pause on the step with the weight';
+    expect(problems(text)).toEqual([
+      {
+        line: 7,
+        message: 'services[0].canary.steps[0].weight must be a number, found the string "ten"',
+        hint: weightHint,
+      },
+      { line: 8, message: 'services[0].canary.steps[1].weight is missing', hint: weightHint },
+      {
+        line: 9,
+        message:
+          'services[0].canary.steps[2].weight must be a whole number from 0 to 100 (the percent of replicas on the new version), found 150',
+      },
+      {
+        line: 11,
+        message: 'services[0].canary.steps[3].pause needs a unit, found the number 30',
+        hint: 'write 30s, 30m or 30h, or gate to wait for nopea promote',
+      },
+      {
+        line: 13,
+        message: 'services[0].canary.steps[4].pause must be a duration such as 30s, or gate, found a mapping',
+        hint: "for Kulta's pause: {} (wait for a promote) write gate; for a timed pause a duration such as 30s",
+      },
+      {
+        line: 15,
+        message: 'services[0].canary.steps[5].pause "7d" is not a duration or gate',
+        hint: 'Kulta has no unit for days: write 168h (at most 168h)',
+      },
+      {
+        line: 17,
+        message: 'unknown key "wait" in services[0].canary.steps[6]',
+        hint: 'allowed keys: weight, pause',
+      },
+    ]);
+  });
+
+  it('refuses steps out of order at the line of the step', () => {
+    const text = service([
+      '    canary:', // 5
+      '      steps:', // 6
+      '        - { weight: 50, pause: gate }', // 7
+      '        - { weight: 25, pause: 30s }', // 8
+      '        - { weight: 100, pause: gate }', // 9
+      '        - { weight: 90, pause: 48h }', // 10
+    ]);
+    expect(problems(text)).toEqual([
+      {
+        line: 8,
+        message:
+          'services[0].canary.steps[1].weight 25 is lower than the step before (50): weights must not go down',
+        hint: 'a canary only moves forward; to go back to the old version, run nopea rollback',
+      },
+      {
+        line: 9,
+        message:
+          'services[0].canary.steps[2].weight is 100 before the last step: a step of 100 ends the rollout',
+        hint: 'lower it below 100, or make it the last step',
+      },
+      {
+        line: 10,
+        message:
+          'services[0].canary.steps[3].weight 90 is lower than the step before (100): weights must not go down',
+        hint: 'a canary only moves forward; to go back to the old version, run nopea rollback',
+      },
+      {
+        line: 10,
+        message: 'services[0].canary.steps[3].weight is 90 on the last step: the last step must be 100',
+        hint: 'end with {weight: 100}: after its last step Kulta moves every replica to the new version anyway',
+      },
+    ]);
+    expect(
+      problems(service(['    canary:', '      steps:', '        - { weight: 100, pause: 1h }'])),
+    ).toEqual([
+      {
+        line: 7,
+        message:
+          'services[0].canary.steps[0].pause is on the last step, which ends the rollout at 100: there is nothing left to wait for',
+        hint: 'put the pause on the step before',
+      },
+    ]);
+    expect(problems(service(['    canary: { steps: [] }']))).toEqual([
+      {
+        line: 5,
+        message: 'services[0].canary.steps must not be empty',
+        hint: 'list the steps, e.g. steps: [{weight: 10, pause: 30s}, {weight: 50, pause: gate}, {weight: 100}]',
+      },
+    ]);
+  });
+
+  it('accepts only the two metrics Kulta computes, each with a threshold in its unit', () => {
+    const text = service([
+      '    canary:', // 5
+      '      analysis:', // 6
+      '        warmupDuration: 90', // 7
+      '        metrics:', // 8
+      '          - name: error-rate', // 9
+      '            threshold: 0', // 10
+      '          - name: latency-p95', // 11
+      '            threshold: 500', // 12
+      '          - name: latency-p99', // 13
+      '            threshold: 1', // 14
+      '          - name: error-rate', // 15
+      '            threshold: 5', // 16
+      '            interval: 30s', // 17
+      '          - threshold: 5', // 18
+      '        failurePolicy: Rollback', // 19
+    ]);
+    expect(problems(text)).toEqual([
+      {
+        line: 10,
+        message:
+          'services[0].canary.analysis.metrics[0].threshold must be a percentage above 0 and at most 100, found 0',
+        hint: 'error-rate is the percent of requests answered with a 5xx; e.g. threshold: 5 fails the canary from 5% on',
+      },
+      {
+        line: 12,
+        message:
+          'services[0].canary.analysis.metrics[1].threshold must be a number of seconds above 0 and at most 60, found 500',
+        hint: 'latency-p95 is in seconds: threshold: 0.5 fails the canary from 500 ms on',
+      },
+      {
+        line: 13,
+        message:
+          'services[0].canary.analysis.metrics[2].name must be one of "error-rate", "latency-p95"; found the string "latency-p99"',
+        hint: 'Kulta computes only error-rate (percent of 5xx responses) and latency-p95 (seconds) from Prometheus',
+      },
+      {
+        line: 17,
+        message: 'unknown key "interval" in services[0].canary.analysis.metrics[3]',
+        hint: 'allowed keys: name, threshold',
+      },
+      {
+        line: 18,
+        message: 'services[0].canary.analysis.metrics[4].name is missing',
+        hint: 'Kulta computes only error-rate (percent of 5xx responses) and latency-p95 (seconds) from Prometheus',
+      },
+      {
+        line: 19,
+        message: 'unknown key "failurePolicy" in services[0].canary.analysis',
+        hint: 'allowed keys: metrics, warmupDuration',
+      },
+    ]);
+  });
+
+  it('refuses a metric listed twice, a warm-up Kulta cannot read and an analysis without metrics', () => {
+    const text = service([
+      '    canary:', // 5
+      '      analysis:', // 6
+      '        warmupDuration: 1m30', // 7
+      '        metrics:', // 8
+      '          - { name: error-rate, threshold: 5 }', // 9
+      '          - { name: error-rate, threshold: 2 }', // 10
+    ]);
+    expect(problems(text)).toEqual([
+      {
+        line: 7,
+        message: 'services[0].canary.analysis.warmupDuration "1m30" is not a duration',
+        hint: 'write whole seconds, minutes or hours (30s, 5m, 1h30m)',
+      },
+      {
+        line: 10,
+        message: 'services[0].canary.analysis.metrics[1].name "error-rate" is listed twice',
+        hint: 'give each metric one threshold',
+      },
+    ]);
+    expect(problems(service(['    canary: { analysis: { warmupDuration: 1m } }']))).toEqual([
+      {
+        line: 5,
+        message: 'services[0].canary.analysis.metrics is missing',
+        hint: 'e.g. metrics: [{name: error-rate, threshold: 5}, {name: latency-p95, threshold: 0.5}]',
+      },
+    ]);
+  });
+
+  it('checks the keys of canary and blueGreen and the HTTPRoute names', () => {
+    const text = service([
+      '    canary:', // 5
+      '      step: []', // 6
+      '      httpRoute: "routes/web"', // 7
+      '    blueGreen:', // 8
+      '      previewService: web-preview', // 9
+      '      httpRoute: 42', // 10
+    ]);
+    expect(problems(text)).toEqual([
+      {
+        line: 6,
+        message: 'unknown key "step" in services[0].canary',
+        hint: 'did you mean "steps"? allowed keys: steps, analysis, httpRoute',
+      },
+      {
+        line: 7,
+        message:
+          'services[0].canary.httpRoute "routes/web" contains "/", which no Kubernetes name may contain',
+      },
+      {
+        line: 9,
+        message: 'unknown key "previewService" in services[0].blueGreen',
+        hint: 'allowed keys: httpRoute',
+      },
+      {
+        line: 10,
+        message: 'services[0].blueGreen.httpRoute must be a string, found the number 42',
+        hint: 'name the Gateway API HTTPRoute Kulta switches to the preview, e.g. httpRoute: web',
+      },
+    ]);
+  });
+
+  it('refuses two services on one HTTPRoute in a namespace, but not one service using it for both strategies', () => {
+    const text = [
+      'services:', // 1
+      '  - { name: web, paths: [a], namespace: shop, canary: { httpRoute: shop }, blueGreen: { httpRoute: shop } }', // 2
+      '  - { name: api, paths: [b], namespace: shop, blueGreen: { httpRoute: shop } }', // 3
+      '  - { name: admin, paths: [c], namespace: admin, canary: { httpRoute: shop } }', // 4
+    ].join('\n');
+    expect(problems(text)).toEqual([
+      {
+        line: 3,
+        message: 'HTTPRoute "shop" in namespace shop is already the route of service "web" (line 2)',
+        hint: "give each service its own HTTPRoute: Kulta rewrites a route's rules for one Rollout, so two would overwrite each other's weights",
+      },
+    ]);
+  });
+});
