@@ -104,6 +104,13 @@ function syncLogger(groups: Groups): (e: SyncEvent) => void {
         groups.start(`${e.service}: ${e.stage}`);
         if (e.stage === 'wait') lastHealthLog = Number.NEGATIVE_INFINITY;
         break;
+      case 'rollout': {
+        const { view, readyStable, readyCanary } = e.progress;
+        core.info(
+          `rollout ${view.phase ?? 'starting'}${view.step !== undefined ? ` step ${view.step + 1}/${view.steps.length}` : ''}${view.weight !== undefined ? ` ${view.weight}%` : ''} (ready ${readyStable}/${readyCanary}${view.atGate ? ', waiting at a gate' : ''})`,
+        );
+        break;
+      }
       case 'strategy':
         core.info(`strategy ${e.choice.name}, chosen by ${e.choice.by}: ${e.choice.reason}`);
         break;

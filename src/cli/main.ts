@@ -32,6 +32,18 @@ const COMMANDS: CommandSpec[] = [
       parser.command({ ...(await import('./commands/sync.js')).syncCommand(setExit), describe });
     },
   },
+  ...(['promote', 'rollback'] as const).map((action): CommandSpec => ({
+    name: action,
+    command: `${action} [deploy-id]`,
+    describe:
+      action === 'promote'
+        ? 'pass the gate a progressive rollout waits at (--full: every gate)'
+        : 'roll a progressive rollout back to its stable template',
+    register: async (parser, setExit, describe) => {
+      const { rolloutCommand } = await import('./commands/rollout.js');
+      parser.command({ ...(rolloutCommand(action, setExit) as unknown as CommandModule), describe });
+    },
+  })),
   ...(
     [
       ['history', 'history <service>', 'list the deploys of a service, newest first', 'historyCommand'],
@@ -67,6 +79,9 @@ const COMMANDS: CommandSpec[] = [
   })),
 ];
 
+/** Options that take several values (their flag may repeat); every other option takes one. */
+const REPEATABLE = new Set(['paths', 'allowPruneKind']);
+
 /** A mistake on the command line: reported with the command's usage before anything runs. */
 class UsageError extends Error {}
 
@@ -101,12 +116,28 @@ export async function main(argv: string[]): Promise<number> {
     }
   }
   parser
+    .middleware((args) => {
+      // A flag given twice (`--timeout 90s --timeout 30s`) would arrive as a list: a usage error, not
+      // a value nopea guesses at. Only the options that take several values may repeat.
+      for (const [key, value] of Object.entries(args)) {
+        if (
+          Array.isArray(value) &&
+          !REPEATABLE.has(key) &&
+          key !== '_' &&
+          /^[a-z]/.test(key) &&
+          !key.includes('-')
+        ) {
+          const flag = key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
+          throw new UsageError(`--${flag} was given more than once (${value.join(', ')}); give it once`);
+        }
+      }
+    }, true)
     .strict()
     .demandCommand(1, 'Name a command, e.g. `nopea diff`. See `nopea --help`.')
     .recommendCommands()
     .wrap(Math.min(110, process.stdout.columns || 110))
     .epilogue(
-      'Exit codes: 0 ok or nothing to do, 1 deploy failed, 2 invalid input (nothing changed), 3 diff --exit-code: changes pending.',
+      'Exit codes: 0 ok or nothing to do, 1 deploy failed, 2 invalid input (nothing changed), 3 diff --exit-code: changes pending, 4 a rollout waits at a gate.',
     )
     .fail((msg, err) => {
       // Throwing here is what stops yargs before the command's handler runs: a mistyped flag must

@@ -76,6 +76,19 @@ export function progressPrinter(opts: ProgressOptions): {
         );
         break;
       }
+      case 'rollout': {
+        const { view, readyStable, readyCanary } = e.progress;
+        const [a, b] = view.strategy === 'canary' ? ['stable', 'canary'] : ['active', 'preview'];
+        const step =
+          view.step !== undefined && view.steps.length ? ` step ${view.step + 1}/${view.steps.length}` : '';
+        const weight = view.weight !== undefined ? ` ${view.weight}%` : '';
+        const gate = view.atGate ? ', waiting at a gate' : '';
+        status(
+          `${e.service}: rollout ${view.phase ?? 'starting'}${step}${weight} (${a} ${readyStable} ready, ${b} ${readyCanary} ready${gate})`,
+          true,
+        );
+        break;
+      }
       case 'strategy':
         line(`${e.service}: strategy ${e.choice.name} (${e.choice.by}: ${e.choice.reason})`);
         break;

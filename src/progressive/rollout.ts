@@ -6,6 +6,7 @@
  * verified against the running controller.
  */
 import { isPlainObject, type KubeObject } from '../resources/object.js';
+import type { RolloutState } from '../strategy/types.js';
 
 /** One canary step as the Rollout holds it. */
 export interface RolloutStep {
@@ -14,19 +15,13 @@ export interface RolloutStep {
   pause?: string | null;
 }
 
-/** Where a Rollout stands, from its spec and status. */
-export interface RolloutView {
-  name: string;
-  namespace: string;
-  strategy: 'canary' | 'blue-green';
-  /** Kulta's phase; undefined until its first reconcile. */
-  phase?: string;
-  /** Canary: the step index (-1 idle, `steps.length` past the last). */
-  step?: number;
-  weight?: number;
+/**
+ * Where a Rollout stands, from its spec and status: the strategy seam's RolloutState (name, phase,
+ * step, weight, at a gate — `step` is -1 idle, `steps.length` past the last) and what only the
+ * lifecycle needs.
+ */
+export interface RolloutView extends RolloutState {
   steps: RolloutStep[];
-  /** At a manual gate: waiting for a promote that only a person (or CI run) can give. */
-  atGate: boolean;
   /** The promote annotation is set. */
   promoting: boolean;
   message?: string;

@@ -16,8 +16,10 @@ export interface ChoiceInput {
   configured?: StrategyRequest;
   /** What memory advises for the service in its namespace (absent: memory knows nothing yet). */
   advice?: { strategy: StrategyName; reasons: string[] };
-  /** The strategies this nopea can run. */
+  /** The strategies the cluster can run (canary and blue-green need Kulta). */
   available: ReadonlySet<StrategyName>;
+  /** Why memory's advice for a progressive strategy cannot be followed for this service, if it cannot. */
+  unqualified?: string;
 }
 
 /** A choice, and a warning when what was advised could not be followed. */
@@ -26,7 +28,7 @@ export interface Choice extends StrategyChoice {
 }
 
 const PROGRESSIVE_MISSING =
-  'progressive delivery (canary, blue-green) is not available in this version of nopea';
+  'progressive delivery (canary, blue-green) needs Kulta, which the cluster does not serve (rollouts.kulta.io)';
 
 /** Chooses; throws an input error for an explicit strategy that cannot run. */
 export function chooseStrategy(input: ChoiceInput): Choice {
@@ -54,14 +56,18 @@ export function chooseStrategy(input: ChoiceInput): Choice {
   if (!advice)
     return { name: 'direct', by: 'default', reason: 'auto: no deploy of this service remembered yet' };
   const because = advice.reasons.join('; ');
-  if (input.available.has(advice.strategy)) {
-    return { name: advice.strategy, by: 'memory', reason: `auto: ${because}` };
-  }
-  const warning = `memory advises ${advice.strategy} (${because}), but ${PROGRESSIVE_MISSING}: deploying directly`;
+  const cannot =
+    advice.strategy === 'direct'
+      ? undefined
+      : !input.available.has(advice.strategy)
+        ? PROGRESSIVE_MISSING
+        : input.unqualified;
+  if (!cannot) return { name: advice.strategy, by: 'memory', reason: `auto: ${because}` };
+  const warning = `memory advises ${advice.strategy} (${because}), but ${cannot}: deploying directly`;
   return {
     name: 'direct',
     by: 'memory',
-    reason: `auto: advised ${advice.strategy} (${because}); deployed directly: ${PROGRESSIVE_MISSING}`,
+    reason: `auto: advised ${advice.strategy} (${because}); deployed directly: ${cannot}`,
     warning,
   };
 }

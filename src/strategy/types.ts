@@ -69,10 +69,30 @@ export interface Applied {
   error?: NopeaError;
 }
 
+/** Where a progressive rollout stood when the wait ended. */
+export interface RolloutState {
+  name: string;
+  namespace: string;
+  strategy: 'canary' | 'blue-green';
+  phase?: string;
+  step?: number;
+  weight?: number;
+  /** Waiting at a manual gate (or blue-green's preview) for a promote. */
+  atGate: boolean;
+}
+
 /** What waiting saw, and the failure it amounts to. */
 export interface Waited {
   health: HealthReport;
   error?: NopeaError;
+  /** A progressive rollout: where it stood at the end of the wait. */
+  rollout?: RolloutState;
+  /** The run's time ran out while the rollout waits at a gate: promote or roll it back later (exit 4). */
+  paused?: boolean;
+  /** The rollout failed (or timed out) and was rolled back to the stable template. */
+  rolledBack?: boolean;
+  /** It replaced a rollout that was still in progress; that deploy was superseded. */
+  superseded?: boolean;
 }
 
 /** A way of carrying out a change: `direct` today, canary and blue-green through Kulta next. */

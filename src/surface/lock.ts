@@ -15,7 +15,13 @@ import type { Plan } from '../plan/types.js';
 import type { ResourceType } from '../resources/catalog.js';
 import { intentOf } from '../resources/normalize.js';
 import type { ServiceSpec } from './options.js';
-import { guardService, prepareService, type PreparedService, type RunContext } from './prepare.js';
+import {
+  guardService,
+  prepareService,
+  type PreparedService,
+  type RunContext,
+  type Shape,
+} from './prepare.js';
 import type { SyncOptions } from './sync-types.js';
 
 /** The namespace that holds a service's Lease. */
@@ -31,6 +37,8 @@ export interface LockFor {
   opts: SyncOptions;
   deployId: string;
   requests: LockRequests;
+  /** How the service's objects are reshaped before planning (the chosen strategy's), to plan again alike. */
+  shape?: Shape;
 }
 
 /** Takes the service's Lease (waiting for another run within `--lock-timeout`), for any write. */
@@ -62,7 +70,7 @@ export async function lockAndPlan(
   planned?: PreparedService,
 ): Promise<{ lock: ServiceLock; prepared: PreparedService; guard: GuardResult }> {
   const { ctx, client, spec, opts } = who;
-  const first = planned ?? (await prepareService(ctx, spec, opts));
+  const first = planned ?? (await prepareService(ctx, spec, opts, who.shape));
   const plannedTip = ctx.store.tip;
   if (!planned) onPlan(first.plan);
   // Refused before the lock: the plan shown above explains why.
@@ -104,7 +112,7 @@ export async function lockAndPlan(
     const tip = await ctx.store.refresh();
     if (tip === plannedTip && written.length === 0)
       return { lock, prepared: first, guard: guardService(first, opts) };
-    const prepared = await prepareService(ctx, spec, opts);
+    const prepared = await prepareService(ctx, spec, opts, who.shape);
     // Shown before the guard decides, so a refusal comes with the plan it refers to.
     onPlan(prepared.plan);
     const guard = guardService(prepared, opts);

@@ -3,7 +3,7 @@
  * run covers: `nopea.yaml` declares services, flags override it.
  */
 import { inputError } from '../errors.js';
-import type { NopeaConfig } from '../source/config.js';
+import type { NopeaConfig, ServiceConfig } from '../source/config.js';
 import { invalidNamespace } from '../source/names.js';
 import type { CiProvenance } from '../state/repository.js';
 import type { StrategyRequest } from '../strategy/names.js';
@@ -39,9 +39,20 @@ export interface ServiceSpec {
   strategy?: StrategyRequest;
   /** How kustomizations render (`kustomize:` in nopea.yaml): remote bases only when allowed. */
   kustomize?: { allowRemote: boolean };
+  /** How canary and blue-green run for this service (`canary:`/`blueGreen:` in nopea.yaml). */
+  canary?: ServiceConfig['canary'];
+  blueGreen?: ServiceConfig['blueGreen'];
 }
 
 const SERVICE_NAME = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
+
+/** How a declared service deploys: its strategy and the settings of each, and kustomize's rules. */
+function copyDeploySettings(from: ServiceConfig, spec: ServiceSpec): void {
+  if (from.strategy) spec.strategy = from.strategy;
+  if (from.kustomize) spec.kustomize = from.kustomize;
+  if (from.canary) spec.canary = from.canary;
+  if (from.blueGreen) spec.blueGreen = from.blueGreen;
+}
 
 /** The services a run covers, from flags and the optional nopea.yaml. */
 export function selectServices(opts: RunOptions, config: NopeaConfig | undefined): ServiceSpec[] {
@@ -71,8 +82,7 @@ export function selectServices(opts: RunOptions, config: NopeaConfig | undefined
     const spec: ServiceSpec = { name: opts.service, paths, prune: fromConfig?.prune ?? true };
     const namespace = opts.namespace ?? fromConfig?.namespace;
     if (namespace) spec.namespace = namespace;
-    if (fromConfig?.strategy) spec.strategy = fromConfig.strategy;
-    if (fromConfig?.kustomize) spec.kustomize = fromConfig.kustomize;
+    if (fromConfig) copyDeploySettings(fromConfig, spec);
     return [spec];
   }
   if (declared.length === 0) {
@@ -95,8 +105,7 @@ export function selectServices(opts: RunOptions, config: NopeaConfig | undefined
     };
     const namespace = opts.namespace ?? s.namespace;
     if (namespace) spec.namespace = namespace;
-    if (s.strategy) spec.strategy = s.strategy;
-    if (s.kustomize) spec.kustomize = s.kustomize;
+    copyDeploySettings(s, spec);
     return spec;
   });
 }

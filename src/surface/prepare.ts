@@ -191,18 +191,35 @@ export function guardService(prepared: PreparedService, opts: SyncOptions): Guar
   });
 }
 
-/** Loads, identifies, reads state and plans one service. */
+/** Stages 1–2 for one service: its manifests, loaded and identified. */
+export async function identifyService(
+  ctx: RunContext,
+  spec: ServiceSpec,
+  opts: RunOptions,
+): Promise<DesiredObject[]> {
+  const manifests = await ctx.timer.time(
+    'source',
+    () => ctx.manifests?.get(spec.name) ?? loadManifests(loadOptions(ctx.repoRoot, spec, opts)),
+  );
+  return identify(manifests, ctx.catalog, spec.namespace ? { namespace: spec.namespace } : {});
+}
+
+/**
+ * How a service's desired objects become what is planned: as they are, or reshaped by the strategy
+ * (a progressive one turns the Deployment into a Kulta Rollout).
+ */
+export type Shape = (desired: DesiredObject[]) => DesiredObject[];
+
+/** Loads, identifies (reshaped by `shape`), reads state and plans one service. */
 export async function prepareService(
   ctx: RunContext,
   spec: ServiceSpec,
   opts: RunOptions,
+  shape?: Shape,
 ): Promise<PreparedService> {
   const { timer } = ctx;
-  const manifests = await timer.time(
-    'source',
-    () => ctx.manifests?.get(spec.name) ?? loadManifests(loadOptions(ctx.repoRoot, spec, opts)),
-  );
-  const desired = identify(manifests, ctx.catalog, spec.namespace ? { namespace: spec.namespace } : {});
+  const identified = await identifyService(ctx, spec, opts);
+  const desired = shape ? shape(identified) : identified;
   const state = await timer.time('state', () => ctx.store.readService(spec.name));
   const liveUids = new Map<ResourceId, string>();
   const plan = await timer.time('plan', () => planFor(ctx, spec, desired, state, liveUids));

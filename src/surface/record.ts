@@ -199,13 +199,27 @@ export function buildStateChange(input: RecordInput): StateChange {
   if (input.provenance.actor) record.actor = input.provenance.actor;
   if (input.provenance.runUrl) record.runUrl = input.provenance.runUrl;
   writes[statePaths.deploy(result.deployId)] = record;
-  writes[statePaths.current] = {
+  const current: Record<string, unknown> = {
     format: 1,
     service: spec.name,
     deployId: result.deployId,
     status: outcome,
     updatedAt: now,
   };
+  // A rollout still in progress (waiting at a gate): what promote, rollback and a resuming sync act on.
+  if (outcome === 'paused' && result.rollout) {
+    const { strategy, name, namespace, phase, step, weight } = result.rollout;
+    current.rollout = {
+      strategy,
+      name,
+      namespace,
+      startedAt: input.startedAt.toISOString(),
+      ...(phase ? { phase } : {}),
+      ...(step !== undefined ? { step } : {}),
+      ...(weight !== undefined ? { weight } : {}),
+    };
+  }
+  writes[statePaths.current] = current;
   const occurrence = buildOccurrence({
     record,
     touched: touchedObjects(result),

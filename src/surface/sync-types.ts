@@ -13,12 +13,16 @@ import type { Plan } from '../plan/types.js';
 import type { ResourceId } from '../resources/object.js';
 import type { DeployContext } from '../memory/types.js';
 import type { StrategyRequest } from '../strategy/names.js';
-import type { StrategyChoice } from '../strategy/types.js';
+import type { RolloutState, StrategyChoice } from '../strategy/types.js';
+import type { CanaryStep } from '../strategy/steps.js';
+import type { RolloutProgress } from '../progressive/monitor.js';
 import type { RunOptions } from './options.js';
 
 export interface SyncOptions extends RunOptions {
   /** `auto` (default: memory advises), or an explicit strategy, which always wins. */
   strategy?: StrategyRequest;
+  /** `--canary-steps`: over the service's `canary.steps` of nopea.yaml and the default steps. */
+  canarySteps?: CanaryStep[];
   /** Plan and guard only: no write to the cluster or the branch. */
   dryRun?: boolean;
   prune?: boolean;
@@ -45,6 +49,7 @@ export type SyncStage = 'lock' | 'apply' | 'prune' | 'wait' | 'record';
 export type SyncEvent =
   | { type: 'plan'; service: string; plan: Plan }
   | { type: 'strategy'; service: string; choice: StrategyChoice }
+  | { type: 'rollout'; service: string; progress: RolloutProgress }
   | { type: 'lock-wait'; service: string; holder: string; expiresInSeconds: number }
   | { type: 'stage'; service: string; stage: SyncStage }
   | { type: 'object'; service: string; result: ObjectResult }
@@ -60,6 +65,10 @@ export interface ServiceSyncResult {
   outcome: SyncOutcome;
   /** The strategy the deploy ran with, who chose it and why (absent when it stopped before choosing). */
   strategy?: StrategyChoice;
+  /** A progressive rollout: where it stood when the run ended. */
+  rollout?: RolloutState;
+  /** The rollout failed or timed out and was rolled back to the stable template. */
+  rolledBack?: boolean;
   /** What memory knew about the service in its namespace when the strategy was chosen. */
   memory?: DeployContext;
   /** Things the run did not stop for but a person should know (memory rebuilt, advice not followed). */

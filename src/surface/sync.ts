@@ -15,6 +15,13 @@ import { releasedFromInventory, type Plan } from '../plan/types.js';
 import type { HealthTarget } from '../health/wait.js';
 import { chooseStrategy } from '../strategy/choose.js';
 import { direct } from '../strategy/direct.js';
+import { DEFAULT_CANARY_STEPS } from '../strategy/steps.js';
+import type { ProgressiveStrategy } from '../progressive/build.js';
+import type { RolloutProgress } from '../progressive/monitor.js';
+import { qualifies } from '../progressive/qualify.js';
+import { handBack, kultaTypes } from '../progressive/lifecycle.js';
+import { progressiveStrategy, type ProgressiveRun } from '../progressive/strategy.js';
+import type { DesiredObject } from '../resources/identify.js';
 import type { StrategyName } from '../strategy/names.js';
 import type { Change, Strategy } from '../strategy/types.js';
 import { adviseStrategy, deployContext } from '../memory/context.js';
@@ -25,8 +32,10 @@ import {
   DEFAULT_TIMEOUT_MS,
   StageTimer,
   guardService,
+  identifyService,
   openRun,
   prepareService,
+  type Shape,
   type PreparedService,
   type RunContext,
 } from './prepare.js';
@@ -71,9 +80,6 @@ export function requestSummary(
     },
   };
 }
-
-/** The strategies that can carry out a change, by name. */
-const IMPLEMENTATIONS: Partial<Record<StrategyName, Strategy>> = { direct };
 
 /** Syncs every selected service, one after the other. */
 export async function sync(opts: SyncOptions): Promise<SyncResult> {
@@ -126,11 +132,24 @@ interface ServiceRun {
   result: ServiceSyncResult;
   started: number;
   lockRequests: LockRequests;
+  /** The chosen strategy's reshaping of the service's objects, for every plan of the run. */
+  shape?: Shape;
 }
 
 function lockFor(run: ServiceRun): LockFor {
   const { ctx, client, spec, opts, result, lockRequests } = run;
-  return { ctx, client, spec, opts, deployId: result.deployId, requests: lockRequests };
+  const who: LockFor = { ctx, client, spec, opts, deployId: result.deployId, requests: lockRequests };
+  if (run.shape) who.shape = run.shape;
+  return who;
+}
+
+/** How the chosen strategy reshapes the service's objects before they are planned, if it does. */
+function shapeOf(strategy: Strategy, ctx: RunContext): Shape | undefined {
+  return isProgressive(strategy) ? (desired) => strategy.shape(desired, ctx.catalog) : undefined;
+}
+
+function isProgressive(strategy: Strategy): strategy is ProgressiveRun {
+  return 'shape' in strategy;
 }
 
 function keptOf(guard: GuardResult): ServiceSyncResult['kept'] {
@@ -167,10 +186,10 @@ async function syncService(
 
   if (opts.dryRun) {
     try {
-      const prepared = await prepareService(ctx, spec, opts);
+      const chosen = await chooseFor(serviceRun, await identifyService(ctx, spec, opts));
+      const prepared = await prepareService(ctx, spec, opts, shapeOf(chosen, ctx));
       onPlan(prepared.plan);
       result.kept = keptOf(guardService(prepared, opts));
-      await chooseFor(serviceRun, prepared);
       result.outcome = 'dry-run';
     } catch (err) {
       result.error = asNopeaError(err);
@@ -184,11 +203,13 @@ async function syncService(
   let prepared: PreparedService;
   let guard: GuardResult;
   try {
+    // The strategy first: a progressive one reshapes what is planned (the Deployment becomes a Rollout).
+    strategy = await chooseFor(serviceRun, await identifyService(ctx, spec, opts));
+    serviceRun.shape = shapeOf(strategy, ctx);
     // Plan before locking: a run with nothing to do needs neither the lock nor a record.
-    const planned = await prepareService(ctx, spec, opts);
+    const planned = await prepareService(ctx, spec, opts, serviceRun.shape);
     onPlan(planned.plan);
     const early = guardService(planned, opts);
-    strategy = await chooseFor(serviceRun, planned);
     if (inSync(planned, early)) return await checkInSync(serviceRun, strategy, planned, early);
     ({ lock, prepared, guard } = await lockAndPlan(lockFor(serviceRun), result.objects, onPlan, planned));
   } catch (err) {
@@ -274,7 +295,9 @@ async function checkInSync(
   result.kept = keptOf(guard);
   result.objects.push(...prepared.desired.map((d): ObjectResult => ({ id: d.id, action: 'unchanged' })));
   try {
-    await waitHealthy(run, strategy, changeOf(run, prepared, guard, []));
+    // Nothing to roll out: a Rollout at rest is checked like any object, not monitored.
+    if (run.opts.wait ?? true)
+      await waitHealthy(run, isProgressive(strategy) ? direct : strategy, changeOf(run, prepared, guard, []));
     result.outcome = 'succeeded';
   } catch (err) {
     settleFailure(run, err);
@@ -312,28 +335,55 @@ async function recordUnderLock(
 /**
  * Chooses the strategy — explicit, or what memory advises for the service in its namespace — keeps
  * the choice (and memory's context) on the result for the record, and returns its implementation.
- * An explicit strategy that cannot run is refused before anything is written.
+ * Canary and blue-green need Kulta: an explicit one the cluster cannot run is refused before anything
+ * is written; memory's advice for one is followed only when the service qualifies (Kulta served,
+ * one Deployment, a Service selecting it), else the deploy is direct with a warning saying why.
  */
-async function chooseFor(run: ServiceRun, prepared: PreparedService): Promise<Strategy> {
-  const { spec } = prepared;
-  const memory = await run.ctx.memory;
+async function chooseFor(run: ServiceRun, desired: DesiredObject[]): Promise<Strategy> {
+  const { spec, ctx, opts } = run;
+  const memory = await ctx.memory;
   if (memory?.warning) addWarning(run.result, memory.warning);
+  const kulta = Boolean(ctx.catalog.lookup('kulta.io/v1alpha1', 'Rollout').found);
   const input: Parameters<typeof chooseStrategy>[0] = {
-    available: new Set(Object.keys(IMPLEMENTATIONS) as StrategyName[]),
+    available: new Set<StrategyName>(kulta ? ['direct', 'canary', 'blue-green'] : ['direct']),
   };
-  if (run.opts.strategy) input.flag = run.opts.strategy;
+  if (opts.strategy) input.flag = opts.strategy;
   if (spec.strategy) input.configured = spec.strategy;
   if (memory) {
     const context = deployContext(memory.graph, spec.name, spec.namespace ?? '', new Date().toISOString());
     run.result.memory = context;
-    if (context.known) input.advice = adviseStrategy(context, run.ctx.canaryThreshold);
+    if (context.known) input.advice = adviseStrategy(context, ctx.canaryThreshold);
   }
+  const qualification = kulta
+    ? qualifies(desired, ctx.catalog)
+    : { ok: false as const, why: 'the cluster does not serve Kulta (rollouts.kulta.io)' };
+  if (!qualification.ok) input.unqualified = qualification.why;
   const choice = chooseStrategy(input);
   if (choice.warning) addWarning(run.result, choice.warning);
   const { warning: _warning, ...strategy } = choice;
   run.result.strategy = strategy;
-  run.opts.onEvent?.({ type: 'strategy', service: spec.name, choice: strategy });
-  return IMPLEMENTATIONS[choice.name]!;
+  opts.onEvent?.({ type: 'strategy', service: spec.name, choice: strategy });
+  if (choice.name === 'direct') return direct;
+  const onProgress = (progress: RolloutProgress): void =>
+    opts.onEvent?.({ type: 'rollout', service: spec.name, progress });
+  return progressiveStrategy(spec.name, progressiveSettings(choice.name, spec, opts), onProgress);
+}
+
+/** The settings a progressive strategy runs with: `--canary-steps`, then nopea.yaml, then the defaults. */
+function progressiveSettings(
+  name: 'canary' | 'blue-green',
+  spec: ServiceSpec,
+  opts: SyncOptions,
+): ProgressiveStrategy {
+  if (name === 'blue-green')
+    return { name, ...(spec.blueGreen?.httpRoute ? { httpRoute: spec.blueGreen.httpRoute } : {}) };
+  const settings: ProgressiveStrategy = {
+    name,
+    steps: opts.canarySteps ?? spec.canary?.steps ?? DEFAULT_CANARY_STEPS,
+    ...(spec.canary?.analysis ? { analysis: spec.canary.analysis } : {}),
+    ...(spec.canary?.httpRoute ? { httpRoute: spec.canary.httpRoute } : {}),
+  };
+  return settings;
 }
 
 /** Adds a warning once: the plan and the record may meet the same rebuilt memory. */
@@ -396,6 +446,7 @@ async function execute(
 ): Promise<void> {
   const { opts, result } = run;
   const change = changeOf(run, prepared, guard, applyItems(prepared, result.objects), lock);
+  if (!isProgressive(strategy)) await handBackRollouts(run, prepared, guard);
   const applied = await strategy.apply(change, {
     forceConflicts: opts.forceConflicts ?? false,
     recreateOnImmutable: opts.recreateOnImmutable ?? false,
@@ -404,17 +455,52 @@ async function execute(
   result.objects.push(...applied.objects);
   if (applied.error) throw applied.error;
   change.targets = healthTargets(prepared, result.objects);
+  if (!(opts.wait ?? true)) {
+    // --no-wait: a rollout was started, not finished; it is promoted or rolled back later (exit 4).
+    result.outcome = isProgressive(strategy) ? 'paused' : 'succeeded';
+    return;
+  }
   await waitHealthy(run, strategy, change);
-  result.outcome = 'succeeded';
 }
 
-/** Stage 8: waits for the change to be healthy (unless --no-wait); throws the failure it amounts to. */
+/**
+ * Back to direct after canary or blue-green: a Rollout git no longer declares, whose Deployment it
+ * declares again, goes before the Deployment is applied, so that the Deployment adopts its
+ * ReplicaSets and rolls them over like an update, and Kulta does not scale them at the same time.
+ */
+async function handBackRollouts(
+  run: ServiceRun,
+  prepared: PreparedService,
+  guard: GuardResult,
+): Promise<void> {
+  const rollouts = guard.prune.filter((e) => e.kind === 'Rollout' && e.apiVersion.startsWith('kulta.io/'));
+  for (const entry of rollouts) {
+    const returning = prepared.desired.some(
+      (d) =>
+        d.ref.group === 'apps' &&
+        d.ref.kind === 'Deployment' &&
+        d.ref.namespace === entry.namespace &&
+        d.ref.name === entry.name,
+    );
+    if (!returning) continue;
+    await handBack({
+      client: run.client,
+      types: kultaTypes(run.ctx.catalog),
+      namespace: entry.namespace,
+      name: entry.name,
+    });
+  }
+}
+
+/** Stage 8: waits for the change to be healthy, or a rollout to its end; throws the failure it amounts to. */
 async function waitHealthy(run: ServiceRun, strategy: Strategy, change: Change): Promise<void> {
   const { opts, result } = run;
-  if (!(opts.wait ?? true)) return;
   const waited = await strategy.wait(change, { timeoutMs: opts.timeoutMs ?? DEFAULT_TIMEOUT_MS });
   result.health = waited.health;
+  if (waited.rollout) result.rollout = waited.rollout;
+  if (waited.rolledBack) result.rolledBack = true;
   if (waited.error) throw waited.error;
+  result.outcome = waited.paused ? 'paused' : 'succeeded';
 }
 
 /**
@@ -438,7 +524,7 @@ function settleFailure(run: ServiceRun, err: unknown): void {
   const error = asNopeaError(err);
   if (!run.opts.signal?.aborted) {
     run.result.error = error;
-    run.result.outcome = 'failed';
+    run.result.outcome = run.result.rolledBack ? 'rolled-back' : 'failed';
     return;
   }
   run.result.outcome = 'cancelled';

@@ -9,6 +9,7 @@ import { Cancellation } from '../../surface/cancellation.js';
 import { serviceStatus, syncExitCode, refusedBeforeAnyWrite } from '../../surface/outcome.js';
 import { requestSummary, sync } from '../../surface/sync.js';
 import { STRATEGY_REQUESTS, type StrategyRequest } from '../../strategy/names.js';
+import { CANARY_STEPS_EXAMPLE, parseCanarySteps } from '../../strategy/steps.js';
 import type { ServiceSyncResult, SyncOptions, SyncResult } from '../../surface/sync-types.js';
 import { formatDuration, parseDuration } from '../../duration.js';
 import { printProblems, reportError, useColor, useLiveProgress } from '../output.js';
@@ -20,6 +21,21 @@ const PROPAGATION: Record<string, PropagationPolicy> = {
   foreground: 'Foreground',
   orphan: 'Orphan',
 };
+
+/** How to go on with a rollout that waits at a gate: the exact promote and rollback commands. */
+export function nextSteps(s: ServiceSyncResult): string {
+  const where = s.rollout
+    ? ` (Rollout ${s.rollout.namespace}/${s.rollout.name}, ${s.rollout.phase ?? 'starting'}${s.rollout.step !== undefined ? `, step ${s.rollout.step}` : ''}${s.rollout.weight !== undefined ? `, ${s.rollout.weight}%` : ''})`
+    : '';
+  return [
+    `${s.service}: the rollout of deploy ${s.deployId} waits for a promote${where}.`,
+    `  promote one step:  nopea promote ${s.deployId} -s ${s.service}`,
+    `  promote fully:     nopea promote ${s.deployId} -s ${s.service} --full`,
+    `  roll back:         nopea rollback ${s.deployId} -s ${s.service}`,
+    `  in GitHub Actions: run the workflow with command=promote (or rollback) and deploy-id=${s.deployId}`,
+    '',
+  ].join('\n');
+}
 
 /** The one-line result of a service's sync. */
 export function summary(s: ServiceSyncResult): string {
@@ -44,14 +60,15 @@ export function summary(s: ServiceSyncResult): string {
     ? `; kept ${s.kept.length} (${[...new Set(s.kept.map((k) => k.reason))].join('; ')})`
     : '';
   const where = s.stateCommit ? `, recorded in ${s.stateCommit.slice(0, 12)}` : '';
-  const verb =
-    s.outcome === 'dry-run'
-      ? 'Dry run of'
-      : s.outcome === 'succeeded'
-        ? 'Synced'
-        : s.outcome === 'cancelled'
-          ? 'Cancelled'
-          : 'FAILED';
+  const VERBS: Record<ServiceSyncResult['outcome'], string> = {
+    'dry-run': 'Dry run of',
+    succeeded: 'Synced',
+    cancelled: 'Cancelled',
+    failed: 'FAILED',
+    'rolled-back': 'ROLLED BACK',
+    paused: 'Waiting at a gate',
+  };
+  const verb = VERBS[s.outcome];
   if (s.outcome === 'dry-run')
     return `${verb} ${s.service}: nothing written${kept} (${formatDuration(s.durationMs)})`;
   if (s.inSync && s.outcome === 'succeeded')
@@ -87,6 +104,7 @@ function jsonOf(result: SyncResult): unknown {
       stateCommit: s.stateCommit,
       inSync: s.inSync,
       strategy: s.strategy,
+      rollout: s.rollout,
       warnings: s.warnings,
       plan: s.plan,
       objects: s.objects.map((o) => ({ id: o.id, action: o.action, problem: o.problem })),
@@ -113,6 +131,11 @@ export function syncCommand(setExit: (code: number) => void) {
         .option('prune', {
           type: 'boolean',
           describe: 'delete objects nopea applied before that are no longer in git (default: on)',
+        })
+        .option('canary-steps', {
+          requiresArg: true,
+          type: 'string',
+          describe: `canary steps as weight[:pause], pause a duration or gate (e.g. ${CANARY_STEPS_EXAMPLE})`,
         })
         .option('strategy', {
           requiresArg: true,
@@ -176,6 +199,7 @@ export function syncCommand(setExit: (code: number) => void) {
       argv: Awaited<ReturnType<typeof withRunOptions>['argv']> & {
         dryRun: boolean;
         strategy?: StrategyRequest;
+        canarySteps?: string;
         prune?: boolean;
         wait: boolean;
         timeout: string;
@@ -230,6 +254,7 @@ export function syncCommand(setExit: (code: number) => void) {
         };
         if (argv.prune !== undefined) opts.prune = argv.prune;
         if (argv.strategy) opts.strategy = argv.strategy;
+        if (argv.canarySteps) opts.canarySteps = parseCanarySteps(argv.canarySteps);
         if (argv.lockNamespace) opts.lockNamespace = argv.lockNamespace;
         const result = await sync(opts);
         progress.done();
@@ -242,6 +267,7 @@ export function syncCommand(setExit: (code: number) => void) {
         }
         for (const s of result.services) {
           for (const w of s.warnings ?? []) process.stderr.write(`warning: ${s.service}: ${w}\n`);
+          if (s.outcome === 'paused') process.stderr.write(nextSteps(s));
           if (s.error) printProblems(s.error);
         }
         setExit(syncExitCode(result));

@@ -34,4 +34,11 @@ describe('cli', () => {
     expect(r.code).toBe(2);
     expect(r.stderr).toMatch(/nopea --help/);
   });
+
+  it('refuses a single-valued flag given twice, naming it, before anything runs', async () => {
+    const r = await nopea('sync', 'app', '-s', 'web', '--timeout', '90s', '--timeout', '30s');
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain('--timeout was given more than once (90s, 30s); give it once');
+    expect(r.stderr).toContain('Nothing was run.');
+  });
 });

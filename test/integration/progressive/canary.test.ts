@@ -1,0 +1,166 @@
+// Canary with the real Kulta controller, the real API server and a real state branch: a service that
+// runs as a plain Deployment is handed over to a Rollout; the sync walks a timed pause, stops at a
+// manual gate (exit 4, with the commands to go on); `nopea promote` from a second process passes the
+// gate; the canary completes and is finalised (stable holds every replica, on the new template); a
+// canary whose analysis fails is rolled back (exit 1). The service's endpoints are sampled all along
+// and never drop to zero.
+import { writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { describe, expect, it, onTestFinished } from 'vitest';
+import { apiRequest, testCluster, useNamespace, waitFor } from '../../helpers/cluster.js';
+import { makeRepo, type TestRepo } from '../../helpers/git.js';
+import { runNopea, type NopeaRun } from '../../helpers/nopea.js';
+import { setRolloutMetrics } from '../../helpers/prometheus.js';
+import { getLive, output, readState } from '../sync/scenario.js';
+
+const files = (image: string, name: string): Record<string, string> => ({
+  'app/deployment.yaml': `apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: ${name}
+spec:
+  replicas: 4
+  selector:
+    matchLabels: {app: ${name}}
+  template:
+    metadata:
+      labels: {app: ${name}}
+    spec:
+      containers:
+        - name: web
+          image: ${image}
+          ports: [{containerPort: 8080}]
+`,
+  'app/service.yaml': `apiVersion: v1
+kind: Service
+metadata:
+  name: ${name}
+spec:
+  selector: {app: ${name}}
+  ports: [{port: 80, targetPort: 8080}]
+`,
+});
+
+function nopea(args: string[], repo: TestRepo, onStderr?: (s: string) => void): Promise<NopeaRun> {
+  const cluster = testCluster();
+  return runNopea([...args, '--kubeconfig', cluster.kubeconfig], {
+    cwd: repo.work,
+    env: { KUBECONFIG: '', NOPEA_KUBECTL: cluster.kubectl },
+    timeoutMs: 240_000,
+    ...(onStderr ? { onStderr } : {}),
+  });
+}
+
+/** Samples the ready endpoints of a Service every 100 ms until stopped; returns the lowest count seen. */
+function sampleEndpoints(
+  namespace: string,
+  service: string,
+): { stop: () => Promise<{ min: number; samples: number }> } {
+  let min = Number.POSITIVE_INFINITY;
+  let samples = 0;
+  let running = true;
+  const loop = (async () => {
+    const deadline = Date.now() + 600_000;
+    while (running && Date.now() < deadline) {
+      const res = await apiRequest<{ items: { endpoints?: { conditions?: { ready?: boolean } }[] }[] }>(
+        'GET',
+        `/apis/discovery.k8s.io/v1/namespaces/${namespace}/endpointslices?labelSelector=kubernetes.io%2Fservice-name%3D${service}`,
+      );
+      const ready = res.body.items
+        .flatMap((s) => s.endpoints ?? [])
+        .filter((e) => e.conditions?.ready !== false).length;
+      min = Math.min(min, ready);
+      samples++;
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+  })();
+  return {
+    stop: async () => {
+      running = false;
+      await loop;
+      return { min, samples };
+    },
+  };
+}
+
+async function readyReplicas(ns: string, rs: string): Promise<number> {
+  const obj = await getLive(`/apis/apps/v1/namespaces/${ns}/replicasets/${rs}`);
+  return ((obj?.status as { readyReplicas?: number } | undefined)?.readyReplicas ?? 0) as number;
+}
+
+describe('canary with Kulta', () => {
+  const ns = useNamespace('canary');
+
+  it('hands a Deployment over, stops at a gate, is promoted from another process, and finalises', async () => {
+    const repo = await makeRepo({ files: files('registry.example/web:1', 'web') });
+    onTestFinished(() => repo.cleanup());
+    const base = ['app', '-s', 'web', '-n', ns.name];
+    const direct = await nopea(['sync', ...base, '--timeout', '90s'], repo);
+    expect(direct.code, output(direct)).toBe(0);
+    await waitFor(async () => (await readyReplicas(ns.name, (await firstReplicaSet(ns.name)) ?? '-')) === 4, {
+      what: 'the Deployment at 4 ready replicas',
+    });
+
+    const sampler = sampleEndpoints(ns.name, 'web');
+    for (const [file, text] of Object.entries(files('registry.example/web:2', 'web'))) {
+      await writeFile(path.join(repo.work, file), text);
+    }
+    await repo.commitAll('web 2');
+    const canary = await nopea(
+      ['sync', ...base, '--strategy', 'canary', '--canary-steps', '25:2s,50:gate,100', '--timeout', '30s'],
+      repo,
+    );
+    expect(canary.code, output(canary)).toBe(4);
+    expect(canary.stderr).toMatch(/rollout Progressing step 1\/3 25%/);
+    expect(canary.stderr).toMatch(/waiting at a gate/);
+    expect(canary.stderr).toContain('nopea promote');
+    let state = await readState(repo.remote, 'web');
+    expect(state.deploys[0]!.outcome).toBe('paused');
+    expect(await getLive(`/apis/apps/v1/namespaces/${ns.name}/deployments/web`)).toBeUndefined();
+
+    const promoted = await nopea(['promote', '-s', 'web', '--timeout', '60s'], repo);
+    expect(promoted.code, output(promoted)).toBe(0);
+    expect(promoted.stdout).toMatch(/completed/);
+    await waitFor(async () => (await readyReplicas(ns.name, 'web-stable')) === 4, {
+      what: 'stable with every replica',
+    });
+    const stable = await getLive(`/apis/apps/v1/namespaces/${ns.name}/replicasets/web-stable`);
+    const image = (stable?.spec as { template: { spec: { containers: { image: string }[] } } }).template.spec
+      .containers[0]!.image;
+    expect(image).toBe('registry.example/web:2');
+    state = await readState(repo.remote, 'web');
+    expect(state.deploys[0]!.outcome).toBe('succeeded');
+    const { min, samples } = await sampler.stop();
+    expect(samples).toBeGreaterThan(10);
+    expect(min, 'ready endpoints of Service web never dropped to zero').toBeGreaterThan(0);
+  });
+
+  it('rolls a canary back when its analysis fails, and exits 1', async () => {
+    const name = `an-${ns.name.slice(-6)}`;
+    const repo = await makeRepo({
+      files: {
+        ...files('registry.example/web:1', name),
+        'nopea.yaml': `services:\n  - name: ${name}\n    paths: [app]\n    namespace: ${ns.name}\n    strategy: canary\n    canary:\n      steps: [{weight: 50, pause: 1m}, {weight: 100}]\n      analysis:\n        metrics: [{name: error-rate, threshold: 5}]\n`,
+      },
+    });
+    onTestFinished(() => repo.cleanup());
+    await setRolloutMetrics(name, { 'error-rate': 50 });
+    const run = await nopea(['sync', '--timeout', '60s'], repo);
+    expect(run.code, output(run)).toBe(1);
+    expect(run.stdout).toMatch(new RegExp(`ROLLED BACK ${name}`));
+    const state = await readState(repo.remote, name);
+    expect(state.deploys[0]!.outcome).toBe('rolled-back');
+    expect(state.deploys[0]!.error?.reasons).toContain('RolloutFailed');
+    await waitFor(async () => (await readyReplicas(ns.name, `${name}-canary`)) === 0, {
+      what: 'no canary replicas',
+    });
+  });
+});
+
+async function firstReplicaSet(ns: string): Promise<string | undefined> {
+  const res = await apiRequest<{ items: { metadata: { name: string } }[] }>(
+    'GET',
+    `/apis/apps/v1/namespaces/${ns}/replicasets`,
+  );
+  return res.body.items[0]?.metadata.name;
+}
