@@ -14,8 +14,8 @@ import type { CiProvenance } from '../state/repository.js';
 import { STRATEGY_REQUESTS, type StrategyRequest } from '../strategy/names.js';
 import type { SyncOptions } from '../surface/sync-types.js';
 
-export type ActionCommand = 'sync' | 'diff';
-export const COMMANDS: readonly ActionCommand[] = ['sync', 'diff'];
+export type ActionCommand = 'sync' | 'diff' | 'promote' | 'rollback';
+export const COMMANDS: readonly ActionCommand[] = ['sync', 'diff', 'promote', 'rollback'];
 
 /** Inputs a `workflow_dispatch` run may supply (the secrets `kubeconfig` and `token` never come from it). */
 export const DISPATCHABLE = [
@@ -30,6 +30,8 @@ export const DISPATCHABLE = [
   'prune',
   'wait',
   'strategy',
+  'deploy-id',
+  'full',
   'timeout',
   'force-conflicts',
   'max-prune',
@@ -60,6 +62,10 @@ export interface ActionInputs {
   maxPrune?: PruneLimit;
   /** Unset: nopea.yaml, then memory decide (`auto`). */
   strategy?: StrategyRequest;
+  /** promote/rollback: the deploy whose rollout to move (default: the service's current one). */
+  deployId?: string;
+  /** promote: past every remaining gate. */
+  full: boolean;
   token?: string;
   /** Where each dispatchable input came from, for the log. */
   sources: Partial<Record<InputName, 'step' | 'workflow_dispatch'>>;
@@ -145,6 +151,7 @@ export function resolveInputs(
     dryRun: bool('dry-run') ?? false,
     wait: bool('wait') ?? true,
     forceConflicts: bool('force-conflicts') ?? false,
+    full: bool('full') ?? false,
     sources,
   };
   const prune = bool('prune');
@@ -154,6 +161,7 @@ export function resolveInputs(
     ['namespace', 'namespace'],
     ['context', 'context'],
     ['state-branch', 'stateBranch'],
+    ['deploy-id', 'deployId'],
     ['token', 'token'],
   ] as const;
   for (const [name, key] of strings) {

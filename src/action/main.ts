@@ -14,6 +14,7 @@ import { renderText, summaryLine } from '../plan/render.js';
 import type { Plan } from '../plan/types.js';
 import { diff } from '../surface/diff.js';
 import { sync } from '../surface/sync.js';
+import { moveRollout, type RolloutRequest } from '../surface/rollout.js';
 import type { SyncEvent, SyncResult } from '../surface/sync-types.js';
 import { capAnnotations, driftAnnotations, errorAnnotations, type Annotation } from './annotations.js';
 import { gitAuthHeader, tokenSecrets } from './auth.js';
@@ -32,6 +33,7 @@ import {
   diffOutputs,
   errorOutputs,
   failureMessage,
+  moveOutputs,
   syncOutputs,
   type ActionOutputs,
 } from './outputs.js';
@@ -226,6 +228,37 @@ export async function runAction(): Promise<number> {
       groups.end();
       result = diffOutputs(diffed);
       summary = { command, status: result.outputs.status, plans };
+    } else if (inputs.command === 'promote' || inputs.command === 'rollback') {
+      core.info(
+        `nopea ${inputs.command}${inputs.deployId ? ` ${inputs.deployId}` : ''}: ${describeRun(inputs, workspace)}`,
+      );
+      const req: RolloutRequest = {
+        cwd: workspace,
+        wait: inputs.wait,
+        full: inputs.full,
+        signal: cancellation.signal,
+      };
+      if (inputs.deployId) req.deployId = inputs.deployId;
+      if (inputs.service) req.service = inputs.service;
+      if (inputs.stateBranch) req.stateBranch = inputs.stateBranch;
+      if (ctx.gitAuthHeader) req.gitAuthHeader = ctx.gitAuthHeader;
+      if (ctx.kubeconfigPath) req.kubeconfig = ctx.kubeconfigPath;
+      if (inputs.context) req.context = inputs.context;
+      if (inputs.timeoutMs !== undefined) req.timeoutMs = inputs.timeoutMs;
+      req.onProgress = (service, p) =>
+        core.info(
+          `${service}: rollout ${p.view.phase ?? 'starting'}${p.view.step !== undefined ? ` step ${p.view.step}` : ''}${p.view.weight !== undefined ? ` ${p.view.weight}%` : ''}${p.view.atGate ? ', waiting at a gate' : ''}`,
+        );
+      const moved = await moveRollout(inputs.command, req);
+      result = moveOutputs(moved);
+      core.info(
+        `${moved.service}: ${inputs.command} of deploy ${moved.deployId}: ${result.outputs.status}${moved.monitoredBy === 'the deploy run' ? ' (the deploy run monitoring it goes on)' : ''}`,
+      );
+      summary = { command, status: result.outputs.status, move: moved };
+      if (moved.error) {
+        annotations.push(...errorAnnotations(moved.error));
+        failure = moved.error;
+      }
     } else {
       core.info(`nopea sync${inputs.dryRun ? ' --dry-run' : ''}: ${describeRun(inputs, workspace)}`);
       ctx.onEvent = syncLogger(groups);
@@ -267,7 +300,8 @@ export async function runAction(): Promise<number> {
   }
   if (env.GITHUB_STEP_SUMMARY) {
     try {
-      await core.summary.addRaw(renderSummary(summary), true).write();
+      const workflow = env.GITHUB_WORKFLOW_REF?.split('@')[0]?.split('/').pop();
+      await core.summary.addRaw(renderSummary(workflow ? { ...summary, workflow } : summary), true).write();
     } catch (err) {
       core.warning(`cannot write the job summary: ${errorMessage(err)}`);
     }

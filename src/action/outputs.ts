@@ -9,7 +9,17 @@
 import { errorMessage } from '../errors.js';
 import { hasChanges, releasedFromInventory, type Plan } from '../plan/types.js';
 import type { DiffResult } from '../surface/diff.js';
-import { errorExitCode, errorStatus, syncExitCode, syncStatus, type Status } from '../surface/outcome.js';
+import {
+  errorExitCode,
+  errorStatus,
+  exitCodeOf,
+  moveStatus,
+  syncExitCode,
+  syncStatus,
+  type Status,
+} from '../surface/outcome.js';
+import type { RolloutResult } from '../surface/rollout.js';
+import type { RolloutState } from '../strategy/types.js';
 import type { ServiceSyncResult, SyncResult } from '../surface/sync-types.js';
 
 /** The outputs action.yml declares, as the strings the runner stores. */
@@ -21,6 +31,10 @@ export interface ActionOutputs {
   updated: string;
   pruned: string;
   drifted: string;
+  /** A progressive rollout's phase, step and weight when the run ended (empty without one). */
+  'rollout-phase': string;
+  'rollout-step': string;
+  'rollout-weight': string;
 }
 
 export interface Counts {
@@ -64,7 +78,13 @@ function sum(counts: Counts[]): Counts {
   return total;
 }
 
-function outputs(deployIds: string[], status: Status, changed: boolean, counts: Counts): ActionOutputs {
+function outputs(
+  deployIds: string[],
+  status: Status,
+  changed: boolean,
+  counts: Counts,
+  rollout?: RolloutState,
+): ActionOutputs {
   return {
     'deploy-id': deployIds.join(','),
     status,
@@ -73,6 +93,18 @@ function outputs(deployIds: string[], status: Status, changed: boolean, counts: 
     updated: String(counts.updated),
     pruned: String(counts.pruned),
     drifted: String(counts.drifted),
+    'rollout-phase': rollout?.phase ?? '',
+    'rollout-step': rollout?.step === undefined ? '' : String(rollout.step),
+    'rollout-weight': rollout?.weight === undefined ? '' : String(rollout.weight),
+  };
+}
+
+/** Outputs and exit code of a promote or rollback run. */
+export function moveOutputs(result: RolloutResult): { outputs: ActionOutputs; exitCode: number } {
+  const status = moveStatus(result);
+  return {
+    outputs: outputs([result.deployId], status, true, sum([]), result.rollout),
+    exitCode: exitCodeOf(status),
   };
 }
 
@@ -98,6 +130,7 @@ export function syncOutputs(result: SyncResult): { outputs: ActionOutputs; exitC
       syncStatus(result),
       changed,
       sum(result.services.map(serviceCounts)),
+      result.services.find((s) => s.rollout)?.rollout,
     ),
     exitCode: syncExitCode(result),
   };

@@ -11,6 +11,8 @@ import { fenced, renderMarkdown, summaryLine } from '../plan/render.js';
 import type { Plan } from '../plan/types.js';
 import type { ServiceSyncResult } from '../surface/sync-types.js';
 import type { ChosenBy } from '../strategy/names.js';
+import type { RolloutState } from '../strategy/types.js';
+import type { RolloutResult } from '../surface/rollout.js';
 import type { ActionCommand } from './inputs.js';
 import { serviceStatus, type Status } from '../surface/outcome.js';
 import { deployed, serviceCounts } from './outputs.js';
@@ -31,7 +33,40 @@ export interface SummaryInput {
   error?: NopeaError;
   /** Whether the sync waited for health (`wait` input). */
   wait?: boolean;
+  /** The result of a promote or rollback. */
+  move?: RolloutResult;
+  /** The workflow file a `gh workflow run` line names (from GITHUB_WORKFLOW_REF). */
+  workflow?: string;
   maxBytes?: number;
+}
+
+/**
+ * How to go on with a rollout that waits at a gate, for a person reading the summary: the
+ * `workflow_dispatch` inputs, and the same as a `gh workflow run` line.
+ */
+function nextStepsMarkdown(
+  service: string,
+  deployId: string,
+  rollout: RolloutState | undefined,
+  workflow = '<workflow file>',
+): string {
+  const at = rollout
+    ? `\`${rollout.namespace}/${rollout.name}\` waits${rollout.phase ? ` in phase \`${rollout.phase}\`` : ''}${rollout.step !== undefined ? ` at step ${rollout.step}` : ''}${rollout.weight !== undefined ? ` (${rollout.weight}% on the new version)` : ''}`
+    : 'The rollout waits';
+  return [
+    `**Rollout:** ${at} for a promote.`,
+    '',
+    `Promote (one gate) or roll back from the **Run workflow** button with \`command: promote\` (or \`rollback\`) and \`deploy-id: ${deployId}\`, or:`,
+    '',
+    fenced(
+      [
+        `gh workflow run ${workflow} -f command=promote -f service=${service} -f deploy-id=${deployId}`,
+        `gh workflow run ${workflow} -f command=rollback -f service=${service} -f deploy-id=${deployId}`,
+      ].join('\n'),
+      'sh',
+    ),
+    '',
+  ].join('\n');
 }
 
 const bytes = (s: string): number => Buffer.byteLength(s);
@@ -111,7 +146,7 @@ function healthText(s: ServiceSyncResult, wait: boolean): string {
   return `unhealthy: ${counts}`;
 }
 
-function serviceHead(s: ServiceSyncResult, wait: boolean): string {
+function serviceHead(s: ServiceSyncResult, wait: boolean, workflow: string | undefined): string {
   const status = serviceStatus(s);
   const lines = [`### \`${s.service}\`: ${HEADLINE[status]}`, ''];
   const recorded = s.stateCommit ? `, recorded on the state branch in \`${s.stateCommit.slice(0, 12)}\`` : '';
@@ -131,6 +166,7 @@ function serviceHead(s: ServiceSyncResult, wait: boolean): string {
     lines.push(`- **Kept from prune:** ${s.kept.map((k) => `\`${k.id}\` (${k.reason})`).join(', ')}`);
   }
   lines.push(`- **Duration:** ${formatDuration(s.durationMs)}`, '');
+  if (s.outcome === 'paused') lines.push(nextStepsMarkdown(s.service, s.deployId, s.rollout, workflow));
   if (s.error) lines.push('**Problems:**', '', fenced(s.error.problems.map(formatProblem).join('\n')));
   return `${lines.join('\n')}\n`;
 }
@@ -161,10 +197,24 @@ export function renderSummary(input: SummaryInput): string {
     return clampMarkdown(body, max);
   }
   const parts: { head: string; plan?: Plan }[] = [{ head: title }];
+  if (input.move) {
+    const m = input.move;
+    const lines = [`- **Service:** \`${m.service}\`, deploy \`${m.deployId}\``];
+    if (m.monitoredBy === 'the deploy run')
+      lines.push('- The run that deployed it still monitors the rollout and records its outcome.');
+    if (m.stateCommit) lines.push(`- **Recorded** in \`${m.stateCommit.slice(0, 12)}\``);
+    let head = `${lines.join('\n')}\n\n`;
+    if (m.outcome === 'paused') head += nextStepsMarkdown(m.service, m.deployId, m.rollout, input.workflow);
+    if (m.error) head += `**Problems:**\n\n${fenced(m.error.problems.map(formatProblem).join('\n'))}\n`;
+    parts.push({ head });
+    return clampMarkdown(withPlans(parts, max), max);
+  }
   if (input.services) {
     if (input.services.length === 0) parts.push({ head: 'No service was synced.\n' });
     for (const s of input.services) {
-      const part: { head: string; plan?: Plan } = { head: serviceHead(s, input.wait ?? true) };
+      const part: { head: string; plan?: Plan } = {
+        head: serviceHead(s, input.wait ?? true, input.workflow),
+      };
       if (s.plan) part.plan = s.plan;
       parts.push(part);
     }

@@ -130,7 +130,7 @@ export function progressiveStrategy(
       objects.push(...applied.objects);
       if (applied.error) return { objects, error: applied.error };
       if (newTemplate) await (settings.name === 'canary' ? restartCanary(h) : restartPreview(h));
-      return { objects };
+      return { objects, rollout: viewOf((await readRollout(h)) ?? rollout.object) };
     },
 
     async wait(change: Change, waitSettings: WaitSettings): Promise<Waited> {

@@ -67,6 +67,8 @@ export interface WaitSettings {
 export interface Applied {
   objects: ObjectResult[];
   error?: NopeaError;
+  /** A progressive rollout: where it stood once applied (what a run that does not wait records). */
+  rollout?: RolloutState;
 }
 
 /** Where a progressive rollout stood when the wait ended. */

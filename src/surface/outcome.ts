@@ -5,6 +5,7 @@
  * from messages or exit codes. Pure.
  */
 import { NopeaError, type ErrorKind } from '../errors.js';
+import type { RolloutResult } from './rollout.js';
 import type { ServiceSyncResult, SyncResult } from './sync-types.js';
 
 /**
@@ -119,4 +120,13 @@ export function syncExitCode(result: SyncResult): ExitCode {
 /** Status of a whole sync: the most severe of its services'. */
 export function syncStatus(result: SyncResult): Status {
   return worstStatus(result.services.map(serviceStatus));
+}
+
+/** What a promote or rollback run ended with, as a status. */
+export function moveStatus(result: Pick<RolloutResult, 'action' | 'outcome' | 'error'>): Status {
+  if (result.outcome === 'paused') return result.error ? 'cancelled' : 'paused';
+  if (result.outcome === 'rolled-back')
+    return result.action === 'rollback' && !result.error ? 'succeeded' : 'rolled-back';
+  if (result.outcome === 'failed') return 'failed';
+  return 'succeeded';
 }

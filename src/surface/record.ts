@@ -15,7 +15,7 @@ import { redactSecret } from '../resources/secrets.js';
 import { formatProblem } from '../errors.js';
 import type { DerivedFiles, StateChange } from '../state/change.js';
 import type { DeployRecord, Inventory, LastApplied } from '../state/format.js';
-import type { ServiceState } from '../state/reader.js';
+import type { ServiceState, StateReader } from '../state/reader.js';
 import { buildOccurrence, type TouchedObject } from '../events/occurrence.js';
 import { observe } from '../memory/graph.js';
 import { memoryAt, observationOf } from './memory.js';
@@ -42,6 +42,56 @@ export interface RecordInput {
   provenance: Pick<CiProvenance, 'actor' | 'runUrl'>;
   /** Told what the record could not do as usual (memory rebuilt from the deploy records). */
   onWarning?: (warning: string) => void;
+}
+
+/** current.json's `rollout`: the progressive rollout promote, rollback and a resuming sync act on. */
+function currentRollout(input: RecordInput): Record<string, unknown> | undefined {
+  if (!input.result.rollout) return undefined;
+  const { strategy, name, namespace, phase, step, weight } = input.result.rollout;
+  return {
+    strategy,
+    name,
+    namespace,
+    startedAt: input.startedAt.toISOString(),
+    ...(phase ? { phase } : {}),
+    ...(step !== undefined ? { step } : {}),
+    ...(weight !== undefined ? { weight } : {}),
+  };
+}
+
+/**
+ * The checkpoint of a progressive deploy once its objects are applied, before the (long) rollout is
+ * monitored: the inventory and last-applied files take what was applied, and current.json says the
+ * deploy is `progressing` with its rollout, so a `workflow_dispatch` promote or rollback finds it while
+ * this run still waits, and a run killed without a chance to record leaves nothing it applied
+ * untracked. No deploy record, occurrence or memory yet: the deploy has no outcome; the final record,
+ * under the same deploy id, writes them.
+ */
+export function buildCheckpoint(input: RecordInput): StateChange {
+  const { prepared, result } = input;
+  const { spec } = prepared;
+  const rollout = currentRollout(input);
+  return {
+    service: spec.name,
+    message: `deploy ${spec.name} ${result.deployId} progressing`,
+    writes: {
+      [statePaths.current]: {
+        format: 1,
+        service: spec.name,
+        deployId: result.deployId,
+        status: 'progressing',
+        updatedAt: input.finishedAt.toISOString(),
+        ...(rollout ? { rollout } : {}),
+      },
+    },
+    derive: async (base) => serviceFiles(input, await serviceAt(input, base)),
+  };
+}
+
+/** The service's files on the tip a commit builds on: the tip this run planned on needs no second read. */
+async function serviceAt(input: RecordInput, base: StateReader): Promise<ServiceState> {
+  const { prepared } = input;
+  return base.tip === prepared.plan.stateCommit ? prepared.state : base.readService(prepared.spec.name);
 }
 
 /**
@@ -207,18 +257,8 @@ export function buildStateChange(input: RecordInput): StateChange {
     updatedAt: now,
   };
   // A rollout still in progress (waiting at a gate): what promote, rollback and a resuming sync act on.
-  if (outcome === 'paused' && result.rollout) {
-    const { strategy, name, namespace, phase, step, weight } = result.rollout;
-    current.rollout = {
-      strategy,
-      name,
-      namespace,
-      startedAt: input.startedAt.toISOString(),
-      ...(phase ? { phase } : {}),
-      ...(step !== undefined ? { step } : {}),
-      ...(weight !== undefined ? { weight } : {}),
-    };
-  }
+  const rollout = outcome === 'paused' ? currentRollout(input) : undefined;
+  if (rollout) current.rollout = rollout;
   writes[statePaths.current] = current;
   const occurrence = buildOccurrence({
     record,
@@ -235,8 +275,7 @@ export function buildStateChange(input: RecordInput): StateChange {
     // tip this run planned on needs no second read) and the memory graph, which folds this record
     // into whatever the tip holds, so concurrent runs of different services both end up in it.
     derive: async (base) => {
-      const state = base.tip === plan.stateCommit ? prepared.state : await base.readService(spec.name);
-      const files = serviceFiles(input, state);
+      const files = serviceFiles(input, await serviceAt(input, base));
       const memory = await memoryAt(base);
       if (memory.warning) input.onWarning?.(memory.warning);
       const observation = observationOf(record);

@@ -14,6 +14,7 @@ import { applyObject, getObject, patchObject } from '../cluster/objects.js';
 import {
   finalise,
   kultaTypes,
+  promoteBlueGreen,
   promoteFull,
   promoteStep,
   readRollout,
@@ -139,7 +140,7 @@ export async function moveRollout(
 
     if (await monitoredElsewhere(h, rollout.namespace, service, current.deployId)) {
       // The deploy run waits on this rollout and records its end: make the move and let it go on.
-      if (action === 'promote') await (req.full ? promoteFull(h) : promoteStep(h));
+      if (action === 'promote') await promote(h, live, req.full);
       else
         await patchObject(
           client,
@@ -178,7 +179,7 @@ export async function moveRollout(
         await rollback(h, restore);
         result.outcome = 'rolled-back';
       } else {
-        await (req.full ? promoteFull(h) : promoteStep(h));
+        await promote(h, live, req.full);
         if (req.wait ?? true) {
           const end = await monitorRollout(h, {
             timeoutMs: req.timeoutMs ?? DEFAULT_TIMEOUT_MS,
@@ -214,6 +215,12 @@ export async function moveRollout(
   } finally {
     client.close();
   }
+}
+
+/** One promote: blue-green re-homes its active side; a canary passes one gate, or every gate (`full`). */
+async function promote(h: RolloutHandle, live: KubeObject, full: boolean | undefined): Promise<void> {
+  if (viewOf(live).strategy === 'blue-green') await promoteBlueGreen(h);
+  else await (full ? promoteFull(h) : promoteStep(h));
 }
 
 /** The Rollout with the template the stable side runs (Kulta's own labels taken off again). */

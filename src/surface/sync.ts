@@ -25,7 +25,7 @@ import type { DesiredObject } from '../resources/identify.js';
 import type { StrategyName } from '../strategy/names.js';
 import type { Change, Strategy } from '../strategy/types.js';
 import { adviseStrategy, deployContext } from '../memory/context.js';
-import { sourceInfo } from '../state/repository.js';
+import { sourceInfo, type SourceInfo } from '../state/repository.js';
 import type { ServiceSpec } from './options.js';
 import { lockAndPlan, takeLock, type LockFor } from './lock.js';
 import {
@@ -40,7 +40,7 @@ import {
   type RunContext,
 } from './prepare.js';
 import { memoryAt } from './memory.js';
-import { buildStateChange } from './record.js';
+import { buildCheckpoint, buildStateChange, type RecordInput } from './record.js';
 import type { ServiceSyncResult, SyncOptions, SyncResult } from './sync-types.js';
 
 /** API requests of a run, split into the lock's Lease requests and everything else. */
@@ -252,23 +252,34 @@ async function syncService(
   return result;
 }
 
+/** What a record is built from, at this moment of the run. */
+function recordInput(
+  run: ServiceRun,
+  prepared: PreparedService,
+  guard: GuardResult,
+  source: SourceInfo,
+): RecordInput {
+  const { ctx, opts, result, started } = run;
+  return {
+    prepared,
+    guard,
+    result,
+    startedAt: new Date(started),
+    finishedAt: new Date(),
+    stages: ctx.timer.stages,
+    source,
+    provenance: opts.provenance ?? {},
+    onWarning: (warning: string) => addWarning(result, warning),
+  };
+}
+
 /** Commits the deploy record; a failure to record turns a success into a failure (nothing is lost silently). */
 async function record(run: ServiceRun, prepared: PreparedService, guard: GuardResult): Promise<void> {
-  const { ctx, opts, result, started } = run;
+  const { ctx, opts, result } = run;
   try {
     opts.onEvent?.({ type: 'stage', service: prepared.spec.name, stage: 'record' });
     const source = await sourceInfo(ctx.repoRoot, opts.provenance);
-    const change = buildStateChange({
-      prepared,
-      guard,
-      result,
-      startedAt: new Date(started),
-      finishedAt: new Date(),
-      stages: ctx.timer.stages,
-      source,
-      provenance: opts.provenance ?? {},
-      onWarning: (warning) => addWarning(result, warning),
-    });
+    const change = buildStateChange(recordInput(run, prepared, guard, source));
     const committed = await ctx.timer.time('record', () => ctx.store.commit(change));
     result.stateCommit = committed.commit;
   } catch (err) {
@@ -277,6 +288,24 @@ async function record(run: ServiceRun, prepared: PreparedService, guard: GuardRe
       ? new NopeaError(result.error.kind, [...result.error.problems, ...recordError.problems])
       : recordError;
     if (result.outcome === 'succeeded') result.outcome = 'failed';
+  }
+}
+
+/**
+ * Records a progressive deploy as `progressing` before its rollout is monitored (buildCheckpoint). A
+ * checkpoint that cannot be written is a warning: the deploy goes on and its final record is written
+ * as usual, but until then a promote or rollback from another run cannot find it.
+ */
+async function checkpoint(run: ServiceRun, prepared: PreparedService, guard: GuardResult): Promise<void> {
+  const { ctx, opts, result } = run;
+  try {
+    const source = await sourceInfo(ctx.repoRoot, opts.provenance);
+    await ctx.store.commit(buildCheckpoint(recordInput(run, prepared, guard, source)));
+  } catch (err) {
+    addWarning(
+      result,
+      `${prepared.spec.name}: the rollout is not recorded as progressing on the state branch (${errorMessage(err)}); a promote or rollback from another run finds it only once this run ends`,
+    );
   }
 }
 
@@ -453,8 +482,10 @@ async function execute(
     propagationPolicy: opts.propagationPolicy ?? 'Background',
   });
   result.objects.push(...applied.objects);
+  if (applied.rollout) result.rollout = applied.rollout;
   if (applied.error) throw applied.error;
   change.targets = healthTargets(prepared, result.objects);
+  if (isProgressive(strategy) && (opts.wait ?? true)) await checkpoint(run, prepared, guard);
   if (!(opts.wait ?? true)) {
     // --no-wait: a rollout was started, not finished; it is promoted or rolled back later (exit 4).
     result.outcome = isProgressive(strategy) ? 'paused' : 'succeeded';

@@ -2,12 +2,12 @@
  * `nopea promote [DEPLOY_ID]` and `nopea rollback [DEPLOY_ID]`: move a progressive rollout that waits
  * at a gate, from a later run. Exit 0 when the move is done (and, for promote, the rollout completed
  * or was handed to the run monitoring it), 4 when it waits at the next gate, 1 when it failed and was
- * rolled back, 2 for a wrong, unknown or finished deploy id.
+ * rolled back, 2 for a wrong, unknown or finished deploy id (surface/outcome.ts says so once).
  */
 import type { Argv } from 'yargs';
 import { parseDuration } from '../../duration.js';
 import { Cancellation } from '../../surface/cancellation.js';
-import { EXIT } from '../../surface/outcome.js';
+import { exitCodeOf, moveStatus } from '../../surface/outcome.js';
 import { moveRollout, type RolloutRequest, type RolloutResult } from '../../surface/rollout.js';
 import { printProblems, reportError } from '../output.js';
 import { stateOptionsFrom, withStateOptions } from '../options.js';
@@ -24,12 +24,6 @@ interface RolloutArgs {
   output: 'text' | 'json';
   stateBranch?: string;
   stateRemote?: string;
-}
-
-function exitOf(r: RolloutResult): number {
-  if (r.error && r.outcome !== 'paused') return EXIT.failed;
-  if (r.outcome === 'paused') return EXIT.paused;
-  return r.action === 'promote' && r.outcome === 'rolled-back' ? EXIT.failed : EXIT.ok;
 }
 
 function text(r: RolloutResult): string {
@@ -118,7 +112,7 @@ export function rolloutCommand(action: 'promote' | 'rollback', setExit: (code: n
             : text(result),
         );
         if (result.error) printProblems(result.error);
-        setExit(exitOf(result));
+        setExit(exitCodeOf(moveStatus(result)));
       } catch (err) {
         setExit(reportError(err, argv.output));
       } finally {

@@ -2,12 +2,13 @@
 // and real git remotes: a bare repository, and one served over HTTP that demands the workflow's token.
 import { execFile } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createNamespace, kubectl, testCluster, type TestNamespace } from '../../helpers/cluster.js';
+import { createNamespace, kubectl, testCluster, waitFor, type TestNamespace } from '../../helpers/cluster.js';
 import { git, makeRepo, type TestRepo } from '../../helpers/git.js';
+import { appFiles } from '../progressive/app.js';
 import { serveGit, type GitHttpServer } from './git-http.js';
 import { fakeRunner, repoRoot, type ActionRun, type FakeRunner } from './runner.js';
 
@@ -15,6 +16,7 @@ const run = promisify(execFile);
 const TOKEN = 'ghs_nopeaTestToken0123456789abcdef';
 const SECRET_VALUE = 's3cr3t-value-never-shown';
 const ULID = /^[0-9A-HJKMNP-TV-Z]{26}$/;
+const ULID_OTHER = '01JAAAAAAAAAAAAAAAAAAAAAAA';
 
 /** `::error ...::` and `::warning ...::` lines the runner turns into annotations. */
 function annotations(r: ActionRun, level: 'error' | 'warning'): string[] {
@@ -278,7 +280,7 @@ describe('failures and their exit status', () => {
     expect(r.outputs.status).toBe('invalid');
     const errors = annotations(r, 'error');
     expect(errors).toContain(
-      '::error title=nopea%3A invalid input::input command is "deploy"%0Ahint: use one of: sync, diff',
+      '::error title=nopea%3A invalid input::input command is "deploy"%0Ahint: use one of: sync, diff, promote, rollback',
     );
     expect(errors).toContain(
       '::error title=nopea%3A invalid input::input wait is "maybe", not a boolean%0Ahint: use true or false',
@@ -330,5 +332,136 @@ describe('failures and their exit status', () => {
     expect(await git(repo.remote, 'log', '-1', '--format=%s', 'nopea-state')).toBe(
       `deploy slow ${r.outputs['deploy-id']} failed`,
     );
+  });
+});
+
+describe('a canary that waits at a gate, moved by workflow_dispatch runs', () => {
+  let ns: TestNamespace;
+  let repo: TestRepo;
+
+  /** A Deployment with 4 replicas and the Service canary splits; nopea.yaml deploys it with canary. */
+  function canaryFiles(image: string, namespace: string): Record<string, string> {
+    return {
+      ...appFiles(image, 'web', 'deploy'),
+      'nopea.yaml': `services:
+  - name: web
+    paths: [deploy]
+    namespace: ${namespace}
+    strategy: canary
+    canary:
+      steps: [{ weight: 50, pause: gate }, { weight: 100 }]
+`,
+    };
+  }
+
+  async function release(image: string): Promise<void> {
+    for (const [file, text] of Object.entries(canaryFiles(image, ns.name)))
+      await writeFile(path.join(repo.work, file), text);
+    await repo.commitAll(image);
+  }
+
+  interface LiveRollout {
+    spec?: { template?: { spec?: { containers?: { image: string }[] } } };
+    status?: { phase?: string; currentStepIndex?: number; pauseStartTime?: string };
+  }
+
+  const rollout = async (): Promise<LiveRollout> =>
+    JSON.parse(
+      (await kubectl(['get', 'rollouts.kulta.io', 'web', '-n', ns.name, '-o', 'json'])).stdout,
+    ) as LiveRollout;
+
+  const dispatch = (inputs: Record<string, string>) =>
+    runner.run({
+      workspace: repo.work,
+      inputs: { kubeconfig: kubeconfigText, timeout: '90s' },
+      event: { name: 'workflow_dispatch', payload: { inputs } },
+    });
+
+  beforeAll(async () => {
+    ns = await createNamespace('action-canary');
+    // The first deploy has nothing to compare with: one step to 100%.
+    repo = await makeRepo({ files: canaryFiles('registry.local/web:v1', ns.name) });
+    await writeFile(
+      path.join(repo.work, 'nopea.yaml'),
+      canaryFiles('registry.local/web:v1', ns.name)['nopea.yaml']!.replace(
+        /steps: .*/,
+        'steps: [{ weight: 100 }]',
+      ),
+    );
+    await repo.commitAll('first deploy in one step');
+  });
+
+  afterAll(async () => {
+    await repo?.cleanup();
+    await ns?.cleanup();
+  });
+
+  it('blocks at the gate until a workflow_dispatch promote arrives, then finishes the deploy', async () => {
+    const first = await runner.run({ workspace: repo.work, inputs: { kubeconfig: kubeconfigText } });
+    expect(first.code, `${first.stdout}\n${first.stderr}`).toBe(0);
+    expect(first.outputs['rollout-phase']).toBe('Completed');
+
+    await release('registry.local/web:v2');
+    const deploying = runner.run({
+      workspace: repo.work,
+      inputs: { kubeconfig: kubeconfigText, timeout: '3m' },
+      timeoutMs: 240_000,
+    });
+    await waitFor(
+      async () => {
+        const r = await rollout();
+        return r.spec?.template?.spec?.containers?.[0]?.image === 'registry.local/web:v2' &&
+          r.status?.currentStepIndex === 0 &&
+          r.status.pauseStartTime
+          ? r
+          : undefined;
+      },
+      { what: 'the canary waiting at its gate', timeoutMs: 90_000 },
+    );
+    const promoted = await dispatch({ command: 'promote', service: 'web' });
+    expect(promoted.code, `${promoted.stdout}\n${promoted.stderr}`).toBe(0);
+    expect(promoted.stdout).toContain('the deploy run monitoring it goes on');
+
+    const deployed = await deploying;
+    expect(deployed.code, `${deployed.stdout}\n${deployed.stderr}`).toBe(0);
+    expect(deployed.outputs).toMatchObject({ status: 'succeeded', 'rollout-phase': 'Completed' });
+    expect(deployed.stdout).toMatch(/waiting at a gate/);
+    expect(await git(repo.remote, 'log', '-1', '--format=%s', 'nopea-state')).toBe(
+      `deploy web ${deployed.outputs['deploy-id']} succeeded`,
+    );
+  });
+
+  it('exits 4 with wait: false and the way to go on in the summary; a dispatched rollback ends it', async () => {
+    await release('registry.local/web:v3');
+    const started = await runner.run({
+      workspace: repo.work,
+      inputs: { kubeconfig: kubeconfigText, wait: 'false' },
+      env: { GITHUB_WORKFLOW_REF: 'example/shop/.github/workflows/deploy.yml@refs/heads/main' },
+    });
+    expect(started.code, `${started.stdout}\n${started.stderr}`).toBe(4);
+    const id = started.outputs['deploy-id']!;
+    expect(id).toMatch(ULID);
+    // Not waited for: the outputs say where the rollout stood when the run ended, just after the apply.
+    expect(started.outputs.status).toBe('paused');
+    expect(started.summary).toContain('## nopea sync: waiting at a gate for a promote');
+    expect(started.summary).toContain(
+      `gh workflow run deploy.yml -f command=rollback -f service=web -f deploy-id=${id}`,
+    );
+
+    // A stale deploy id is refused without touching the rollout.
+    const wrong = await dispatch({ command: 'rollback', service: 'web', 'deploy-id': ULID_OTHER });
+    expect(wrong.code, `${wrong.stdout}\n${wrong.stderr}`).toBe(2);
+    expect(wrong.outputs.status).toBe('invalid');
+
+    const rolled = await dispatch({ command: 'rollback', service: 'web', 'deploy-id': id });
+    expect(rolled.code, `${rolled.stdout}\n${rolled.stderr}`).toBe(0);
+    expect(rolled.outputs).toMatchObject({ status: 'succeeded', 'deploy-id': id });
+    expect(await git(repo.remote, 'log', '-1', '--format=%s', 'nopea-state')).toBe(
+      `rollback web ${id} rolled-back`,
+    );
+    const stable = JSON.parse(
+      (await kubectl(['get', 'replicaset', 'web-stable', '-n', ns.name, '-o', 'json'])).stdout,
+    ) as LiveRollout;
+    expect(stable.spec?.template?.spec?.containers?.[0]?.image).toBe('registry.local/web:v2');
   });
 });

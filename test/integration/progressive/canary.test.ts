@@ -7,86 +7,13 @@
 import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { describe, expect, it, onTestFinished } from 'vitest';
-import { apiRequest, testCluster, useNamespace, waitFor } from '../../helpers/cluster.js';
-import { makeRepo, type TestRepo } from '../../helpers/git.js';
-import { runNopea, type NopeaRun } from '../../helpers/nopea.js';
+import { apiRequest, useNamespace, waitFor } from '../../helpers/cluster.js';
+import { makeRepo } from '../../helpers/git.js';
 import { setRolloutMetrics } from '../../helpers/prometheus.js';
 import { getLive, output, readState } from '../sync/scenario.js';
+import { appFiles as files, nopea, replicaSet, sampleEndpoints } from './app.js';
 
-const files = (image: string, name: string): Record<string, string> => ({
-  'app/deployment.yaml': `apiVersion: apps/v1
-kind: Deployment
-metadata:
-  name: ${name}
-spec:
-  replicas: 4
-  selector:
-    matchLabels: {app: ${name}}
-  template:
-    metadata:
-      labels: {app: ${name}}
-    spec:
-      containers:
-        - name: web
-          image: ${image}
-          ports: [{containerPort: 8080}]
-`,
-  'app/service.yaml': `apiVersion: v1
-kind: Service
-metadata:
-  name: ${name}
-spec:
-  selector: {app: ${name}}
-  ports: [{port: 80, targetPort: 8080}]
-`,
-});
-
-function nopea(args: string[], repo: TestRepo, onStderr?: (s: string) => void): Promise<NopeaRun> {
-  const cluster = testCluster();
-  return runNopea([...args, '--kubeconfig', cluster.kubeconfig], {
-    cwd: repo.work,
-    env: { KUBECONFIG: '', NOPEA_KUBECTL: cluster.kubectl },
-    timeoutMs: 240_000,
-    ...(onStderr ? { onStderr } : {}),
-  });
-}
-
-/** Samples the ready endpoints of a Service every 100 ms until stopped; returns the lowest count seen. */
-function sampleEndpoints(
-  namespace: string,
-  service: string,
-): { stop: () => Promise<{ min: number; samples: number }> } {
-  let min = Number.POSITIVE_INFINITY;
-  let samples = 0;
-  let running = true;
-  const loop = (async () => {
-    const deadline = Date.now() + 600_000;
-    while (running && Date.now() < deadline) {
-      const res = await apiRequest<{ items: { endpoints?: { conditions?: { ready?: boolean } }[] }[] }>(
-        'GET',
-        `/apis/discovery.k8s.io/v1/namespaces/${namespace}/endpointslices?labelSelector=kubernetes.io%2Fservice-name%3D${service}`,
-      );
-      const ready = res.body.items
-        .flatMap((s) => s.endpoints ?? [])
-        .filter((e) => e.conditions?.ready !== false).length;
-      min = Math.min(min, ready);
-      samples++;
-      await new Promise((resolve) => setTimeout(resolve, 100));
-    }
-  })();
-  return {
-    stop: async () => {
-      running = false;
-      await loop;
-      return { min, samples };
-    },
-  };
-}
-
-async function readyReplicas(ns: string, rs: string): Promise<number> {
-  const obj = await getLive(`/apis/apps/v1/namespaces/${ns}/replicasets/${rs}`);
-  return ((obj?.status as { readyReplicas?: number } | undefined)?.readyReplicas ?? 0) as number;
-}
+const readyReplicas = async (ns: string, rs: string): Promise<number> => (await replicaSet(ns, rs)).ready;
 
 describe('canary with Kulta', () => {
   const ns = useNamespace('canary');

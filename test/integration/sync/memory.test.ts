@@ -50,16 +50,18 @@ describe('memory', () => {
     expect(deploys.map((d) => d.outcome)).toEqual(['failed', 'failed', 'failed']);
     expect(deploys.every((d) => d.errorKinds.includes('ImagePullBackOff'))).toBe(true);
 
-    // auto follows the advice as far as this nopea can: direct, with a warning saying why.
+    // auto follows the advice only where a canary can run: this Deployment has no Service to split
+    // traffic with, so the deploy runs directly, with a warning saying what memory advised and why.
     const auto = await syncCli([...args, '-o', 'json'], { cwd: repo.work });
     expect(auto.code, output(auto)).toBe(1);
     const result = jsonOf(auto).services[0] as unknown as { strategy: { name: string; by: string } };
     expect(result.strategy).toMatchObject({ name: 'direct', by: 'memory' });
     expect(auto.stderr).toMatch(/warning: web: memory advises canary \(.*ImagePullBackOff.*\)/);
-    // An explicit canary cannot run yet: refused, nothing written.
+    // An explicit canary that cannot run is refused, naming the Deployment and what it lacks.
     const explicit = await syncCli([...args, '--strategy', 'canary'], { cwd: repo.work });
     expect(explicit.code, output(explicit)).toBe(2);
-    expect(explicit.stderr).toContain('progressive delivery');
+    expect(explicit.stderr).toMatch(/no Service selects the pods of Deployment \S+\/web/);
+    expect(output(explicit)).toContain('nothing was changed');
   });
 
   it('keeps two services deployed at the same time from separate clones, and rebuilds a corrupt graph', async () => {

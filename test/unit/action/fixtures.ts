@@ -1,4 +1,5 @@
 // Plain plan and sync-result values for the Action's pure pieces.
+import type { RolloutState } from '../../../src/strategy/types.js';
 import type { HealthReport } from '../../../src/health/wait.js';
 import { countActions, type Action, type Plan, type PlanEntry } from '../../../src/plan/types.js';
 import type { ServiceSyncResult } from '../../../src/surface/sync-types.js';
@@ -77,4 +78,22 @@ export function synced(over: Partial<ServiceSyncResult> = {}): ServiceSyncResult
     stateCommit: '0123456789abcdef0123456789abcdef01234567',
     ...over,
   };
+}
+
+/** A canary waiting at its gate at step 1, 50%. */
+export function waitingRollout(namespace = 'web'): RolloutState {
+  return {
+    name: 'web',
+    namespace,
+    strategy: 'canary',
+    phase: 'Progressing',
+    step: 1,
+    weight: 50,
+    atGate: true,
+  };
+}
+
+/** A promote or rollback of deploy D1 by this run, before its outcome is known. */
+export function moved(action: 'promote' | 'rollback', rollout: RolloutState) {
+  return { service: 'web', deployId: 'D1', action, monitoredBy: 'this run' as const, rollout };
 }

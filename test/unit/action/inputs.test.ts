@@ -135,12 +135,28 @@ describe('resolveInputs', () => {
       'input max-prune "lots" is not a count or a percentage',
       'input kubeconfig does not look like a kubeconfig (it takes the file content, not a path)',
     ]);
-    expect(err.problems[0]!.hint).toBe('use one of: sync, diff');
+    expect(err.problems[0]!.hint).toBe('use one of: sync, diff, promote, rollback');
   });
 
   it('says when a bad command came from the workflow_dispatch inputs', () => {
-    const err = inputError(() => resolveInputs(step({}), { command: 'promote' }));
-    expect(err.problems[0]!.message).toBe('input command is "promote" (from the workflow_dispatch inputs)');
+    const err = inputError(() => resolveInputs(step({}), { command: 'deploy' }));
+    expect(err.problems[0]!.message).toBe('input command is "deploy" (from the workflow_dispatch inputs)');
+  });
+
+  it('takes a promote of one deploy, past every gate, from the workflow_dispatch inputs', () => {
+    const inputs = resolveInputs(step({ service: 'web' }), {
+      command: 'promote',
+      'deploy-id': '20261201-120000-abc123',
+      full: 'true',
+    });
+    expect(inputs).toMatchObject({
+      command: 'promote',
+      service: 'web',
+      deployId: '20261201-120000-abc123',
+      full: true,
+    });
+    expect(inputs.sources).toMatchObject({ command: 'workflow_dispatch', 'deploy-id': 'workflow_dispatch' });
+    expect(resolveInputs(step({ command: 'rollback' }), {}).full).toBe(false);
   });
 
   it('refuses offline for a sync', () => {

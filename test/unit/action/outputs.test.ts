@@ -4,10 +4,11 @@ import {
   diffOutputs,
   errorOutputs,
   failureMessage,
+  moveOutputs,
   planCounts,
   syncOutputs,
 } from '../../../src/action/outputs.js';
-import { entry, plan, synced } from './fixtures.js';
+import { entry, plan, moved, synced, waitingRollout } from './fixtures.js';
 
 describe('syncOutputs', () => {
   it('reports what a successful sync did', () => {
@@ -20,6 +21,9 @@ describe('syncOutputs', () => {
         updated: '2',
         pruned: '0',
         drifted: '1',
+        'rollout-phase': '',
+        'rollout-step': '',
+        'rollout-weight': '',
       },
       exitCode: 0,
     });
@@ -54,6 +58,9 @@ describe('syncOutputs', () => {
         updated: '0',
         pruned: '1',
         drifted: '0',
+        'rollout-phase': '',
+        'rollout-step': '',
+        'rollout-weight': '',
       },
       exitCode: 0,
     });
@@ -104,6 +111,39 @@ describe('syncOutputs', () => {
   });
 });
 
+describe('progressive rollouts', () => {
+  const rollout = waitingRollout();
+
+  it('reports a sync paused at a gate as exit 4 with where the rollout stands', () => {
+    const { outputs, exitCode } = syncOutputs({ services: [synced({ outcome: 'paused', rollout })] });
+    expect(exitCode).toBe(4);
+    expect(outputs).toMatchObject({
+      status: 'paused',
+      'rollout-phase': 'Progressing',
+      'rollout-step': '1',
+      'rollout-weight': '50',
+    });
+  });
+
+  it('tells a promote that waits at the next gate, one that completed, and a rollback', () => {
+    const base = moved('promote', rollout);
+    expect(moveOutputs({ ...base, outcome: 'paused' })).toMatchObject({
+      outputs: { status: 'paused', 'deploy-id': 'D1', 'rollout-weight': '50' },
+      exitCode: 4,
+    });
+    expect(moveOutputs({ ...base, outcome: 'succeeded' }).exitCode).toBe(0);
+    expect(moveOutputs({ ...moved('rollback', rollout), outcome: 'rolled-back' })).toMatchObject({
+      outputs: { status: 'succeeded' },
+      exitCode: 0,
+    });
+    // A promote whose analysis failed was rolled back: the promote failed.
+    expect(moveOutputs({ ...base, outcome: 'rolled-back' })).toMatchObject({
+      outputs: { status: 'rolled-back' },
+      exitCode: 1,
+    });
+  });
+});
+
 describe('diffOutputs', () => {
   it('counts what a sync would do over every plan', () => {
     const p1 = plan('a', [
@@ -122,6 +162,9 @@ describe('diffOutputs', () => {
         updated: '2',
         pruned: '1',
         drifted: '2',
+        'rollout-phase': '',
+        'rollout-step': '',
+        'rollout-weight': '',
       },
       exitCode: 0,
     });

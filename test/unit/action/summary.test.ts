@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { NopeaError } from '../../../src/errors.js';
 import { clampMarkdown, renderSummary, SUMMARY_LIMIT } from '../../../src/action/summary.js';
 import type { PlanEntry } from '../../../src/plan/types.js';
-import { entry, plan, synced } from './fixtures.js';
+import { entry, plan, moved, synced, waitingRollout } from './fixtures.js';
 
 const bytes = (s: string): number => Buffer.byteLength(s);
 
@@ -91,6 +91,48 @@ describe('renderSummary for a sync', () => {
       ],
     });
     expect(refused).toContain('- **Deploy:** none (stopped before the first write)');
+  });
+});
+
+describe('renderSummary for a progressive rollout', () => {
+  const rollout = waitingRollout('shop');
+
+  it('tells how to promote or roll back a sync paused at a gate', () => {
+    const md = renderSummary({
+      command: 'sync',
+      status: 'paused',
+      services: [synced({ outcome: 'paused', rollout })],
+      workflow: 'deploy.yml',
+    });
+    expect(md).toContain(
+      '`shop/web` waits in phase `Progressing` at step 1 (50% on the new version) for a promote',
+    );
+    expect(md).toContain(
+      'gh workflow run deploy.yml -f command=promote -f service=web -f deploy-id=01JDEPLOY0000000000000000A',
+    );
+    expect(md).toContain('-f command=rollback');
+  });
+
+  it('shows a promote that waits at the next gate, and the problems of a failed one', () => {
+    const move = moved('promote', rollout);
+    const paused = renderSummary({
+      command: 'promote',
+      status: 'paused',
+      move: { ...move, outcome: 'paused' },
+    });
+    expect(paused).toContain('- **Service:** `web`, deploy `D1`');
+    expect(paused).toContain('gh workflow run <workflow file> -f command=promote');
+    const failed = renderSummary({
+      command: 'promote',
+      status: 'rolled-back',
+      move: {
+        ...move,
+        outcome: 'rolled-back',
+        error: new NopeaError('deploy', 'analysis failed: error-rate 0.2 > 0.05'),
+      },
+    });
+    expect(failed).toContain('analysis failed: error-rate 0.2 > 0.05');
+    expect(failed).not.toContain('gh workflow run');
   });
 });
 

@@ -8,7 +8,7 @@ import {
 } from '../../../src/cluster/client.js';
 import { ApiError } from '../../../src/cluster/errors.js';
 import { refusedBeforeWrite } from '../../../src/cluster/explain.js';
-import { buildStateChange } from '../../../src/surface/record.js';
+import { buildCheckpoint, buildStateChange } from '../../../src/surface/record.js';
 import { errorExitCode } from '../../../src/surface/outcome.js';
 import { LockRequests } from '../../../src/cluster/lease.js';
 import { builtinCatalog } from '../../../src/resources/catalog.js';
@@ -283,6 +283,36 @@ describe('buildStateChange', () => {
     );
     const inv = c.writes?.[statePaths.inventory] as Inventory;
     expect(inv.objects.map((o) => o.id)).toEqual([a.id, other]);
+  });
+
+  it('checkpoints a progressive deploy as progressing: what it applied and its rollout, no outcome yet', async () => {
+    const applied: KubeObject = { ...a.object, metadata: { ...a.object.metadata, uid: 'uid-a' } };
+    const base = input([a], [entry(a.id, 'create')], [{ id: a.id, action: 'created', applied }]);
+    const change = buildCheckpoint({
+      ...base,
+      result: {
+        ...base.result,
+        rollout: { name: 'web', namespace: 'web', strategy: 'canary', phase: 'Progressing', atGate: false },
+      },
+    });
+    expect(change.message).toBe('deploy web 01J9Z8Q4W3M6N2P5R7T9V1X3Y5 progressing');
+    expect(Object.keys(change.writes ?? {})).toEqual([statePaths.current]);
+    expect(change.writes?.[statePaths.current]).toMatchObject({
+      deployId: '01J9Z8Q4W3M6N2P5R7T9V1X3Y5',
+      status: 'progressing',
+      rollout: { strategy: 'canary', name: 'web', namespace: 'web', phase: 'Progressing' },
+    });
+    const files = await change.derive!({
+      tip: 'planned-on',
+      readGraph: async () => undefined,
+    } as unknown as StateReader);
+    const inv = files.writes?.[statePaths.inventory] as Inventory;
+    expect(inv.objects.find((o) => o.id === a.id)?.uid).toBe('uid-a');
+    expect(files.writes?.[statePaths.lastApplied(a.id)]).toBeDefined();
+    // No deploy record, no occurrence, no memory: the deploy has not ended.
+    expect(
+      Object.keys(files.writes ?? {}).filter((k) => k.includes('deploys/') || k.includes('graph')),
+    ).toEqual([]);
   });
 });
 
