@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The built-in demo: a real deploy into the local test cluster, with a local state repository.
-# Starts the cluster (building it from Go modules on first use), syncs fixtures/demo, changes the
-# app, shows the plan, syncs again, and prints the state branch nopea wrote.
+# Starts the cluster and Kulta (building them from Go modules and with cargo on first use), syncs
+# fixtures/demo, changes the app, shows the plan, syncs again, corrects drift, deploys a canary that
+# waits at a gate, promotes it, and prints the history and the state branch nopea wrote.
 set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$here"
@@ -14,12 +15,15 @@ else
   say() { printf '\n== %s\n' "$*"; }
 fi
 
-say "Starting the local Kubernetes cluster (the first run builds it from Go modules: a few minutes)"
+say "Starting the local Kubernetes cluster (the first run builds it from Go modules and Kulta with cargo: about 15 minutes)"
 env_lines=$(node --import tsx test/cluster/cli.ts up | tail -n 2)
 KUBECTL=$(printf '%s\n' "$env_lines" | sed -n 's/^KUBECTL=//p')
 KUBECONFIG=$(printf '%s\n' "$env_lines" | sed -n 's/^KUBECONFIG=//p')
 export KUBECONFIG
 nopea() { node "$here/dist/cli.js" "$@" --kubectl "$KUBECTL"; }
+nopea_state() { node "$here/dist/cli.js" "$@"; } # commands that take no --kubectl
+# A demo run before this one left its app (a Rollout by now) in the cluster: start from nothing.
+"$KUBECTL" delete namespace nopea-demo --ignore-not-found --wait=true >/dev/null
 
 demo=$(mktemp -d "${TMPDIR:-/tmp}/nopea-demo.XXXXXX")
 trap 'rm -rf "$demo"' EXIT
@@ -50,6 +54,20 @@ say "Someone edits the cluster by hand; nopea sees it as drift and puts it back"
 "$KUBECTL" -n nopea-demo scale deployment/web --replicas=3 >/dev/null
 nopea diff || true
 nopea sync
+
+say "A canary through Kulta: v3 goes to half of the replicas and waits at a manual gate"
+sed -i.bak 's|demo/web:v2|demo/web:v3|' app/web.yaml && rm app/web.yaml.bak
+git -c user.name=demo -c user.email=demo@nopea.local commit -qam "demo app v3" && git push -q origin HEAD:main
+# The sync blocks at the gate (in CI, the step is the monitor) until --timeout, then exits 4: paused.
+set +e; nopea sync --strategy canary --canary-steps 50:gate,100 --timeout 15s; code=$?; set -e
+echo "(exit code $code: 4 = the rollout waits at a gate for nopea promote or nopea rollback)"
+"$KUBECTL" -n nopea-demo get rollouts.kulta.io,replicasets,services
+say "nopea status: the deploy is recorded as paused"
+nopea_state status demo
+say "nopea promote: pass the gate (in CI, a workflow_dispatch run) and watch the rollout to its end"
+nopea_state promote -s demo
+say "nopea history: every deploy, its strategy and outcome"
+nopea_state history demo
 
 say "The state branch: one commit per deploy"
 git fetch -q origin nopea-state
