@@ -161,13 +161,16 @@ function sideTemplate(
 }
 
 /**
- * The first progressive deploy of a service that runs as a plain Deployment: the live pod template
- * becomes the stable side, without the service's endpoints ever dropping to zero. The Deployment is
- * deleted with its ReplicaSet orphaned (its pods keep serving, and it can no longer adopt Kulta's
- * ReplicaSets, which have no owner references); `<name>-stable` is created from the live template at
- * full size (Kulta only scales a ReplicaSet that exists, and never changes its template); once it is
- * ready the orphaned pods go. The Rollout with the new template is applied next, and Kulta starts
- * the canary from there.
+ * The first progressive deploy of a service that runs as a plain Deployment: the pod template that
+ * serves becomes the stable side, without the service's endpoints ever dropping to zero. That is the
+ * template of the Deployment's ReplicaSet with the most ready pods — after a failed rolling update
+ * (a new template stuck in ImagePullBackOff) it is the old, working one, not the Deployment's
+ * template; with no ready pod at all nothing serves, the Deployment's template is taken and its
+ * readiness is not waited for. The Deployment is deleted with its ReplicaSets orphaned (their pods keep
+ * serving, and it can no longer adopt Kulta's ReplicaSets, which have no owner references);
+ * `<name>-stable` is created from that template at full size (Kulta only scales a ReplicaSet that
+ * exists, and never changes its template); once it is ready the orphaned pods go. The Rollout with the
+ * new template is applied next, and Kulta starts the canary from there.
  */
 export async function handover(
   h: RolloutHandle,
@@ -176,14 +179,16 @@ export async function handover(
 ): Promise<void> {
   const spec = isPlainObject(deployment.spec) ? deployment.spec : {};
   const replicas = typeof spec.replicas === 'number' ? spec.replicas : 1;
-  const template = isPlainObject(spec.template) ? spec.template : {};
-  const stable = sideTemplate(template, 'stable');
   // The Deployment's own ReplicaSets: found by its uid before it goes.
   const owned = (await listObjects(h.client, h.types.replicaSet, h.namespace)).filter((rs) =>
     (rs.metadata.ownerReferences as { uid?: string }[] | undefined)?.some(
       (o) => o.uid === deployment.metadata.uid,
     ),
   );
+  const serving = owned.filter((rs) => ready(rs) > 0).sort((a, b) => ready(b) - ready(a))[0];
+  const servingSpec = isPlainObject(serving?.spec) ? serving.spec : {};
+  const live = serving ? servingSpec.template : spec.template;
+  const stable = sideTemplate(isPlainObject(live) ? live : {}, 'stable');
   await deleteObject(h.client, deploymentType, h.namespace, deployment.metadata.name ?? h.name, {
     propagationPolicy: 'Orphan',
   });
@@ -200,7 +205,7 @@ export async function handover(
       spec: { replicas, selector: { matchLabels: stable.labels }, template: stable.template },
     });
   }
-  await waitSideReady(h, 'stable', replicas);
+  if (serving) await waitSideReady(h, 'stable', replicas);
   for (const rs of owned)
     await deleteObject(h.client, h.types.replicaSet, h.namespace, rs.metadata.name ?? '', {
       propagationPolicy: 'Background',
