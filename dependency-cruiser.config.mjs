@@ -2,8 +2,10 @@
  * The import rules `.ci/run` checks (dependency-cruiser): no circles, and no arrow back up the
  * layers of DESIGN.md's module map. From the bottom: `errors.ts` and `resources/`; then the stages
  * that know one thing each (`source/`, `plan/`, `cluster/`, `state/`, `memory/`); then those that
- * combine them (`health/`, `apply/`, `strategy/`, `progressive/`, `events/`); then `surface/`, the
- * facade; on top the interfaces (`cli/`, `action/`, `mcp/`, `http/`), which are peers.
+ * combine them (`health/`, `apply/`, `strategy/`, `progressive/`, `metrics/` — which hooks the API
+ * client's request observer — and `events/`, which delivers CDEvents and drives a run's metrics);
+ * then `surface/`, the facade; on top the interfaces (`cli/`, `action/`, `mcp/`, `http/`), which are
+ * peers.
  */
 const below = (...folders) => `^src/(${folders.join('|')})/`;
 
@@ -19,7 +21,8 @@ const ALLOWED = {
   apply: ['resources', 'cluster', 'health', 'plan'],
   strategy: ['resources', 'cluster', 'health', 'plan', 'apply', 'memory'],
   progressive: ['resources', 'cluster', 'health', 'plan', 'apply', 'strategy'],
-  events: ['resources', 'state', 'memory'],
+  events: ['resources', 'state', 'memory', 'metrics'],
+  metrics: ['resources', 'cluster'],
 };
 const LAYERS = [...Object.keys(ALLOWED), 'surface'];
 const INTERFACES = ['cli', 'action', 'mcp', 'http'];
@@ -29,6 +32,9 @@ const INTERFACES = ['cli', 'action', 'mcp', 'http'];
  * (state) use it — the strategy names, and the canary steps and analysis with their rules.
  */
 const SHARED_VOCABULARY = '^src/strategy/(names|steps)\\.ts$';
+
+/** The CLI commands that start a server interface (`nopea serve`, `nopea mcp`): the binary hosts them. */
+const SERVER_COMMANDS = '^src/cli/commands/(serve|mcp)\\.ts$';
 
 export default {
   forbidden: [
@@ -64,7 +70,7 @@ export default {
       name: `interfaces-are-peers-${iface}`,
       comment: `src/${iface}/ imports no other interface: shared helpers live below them.`,
       severity: 'error',
-      from: { path: `^src/${iface}/` },
+      from: { path: `^src/${iface}/`, pathNot: SERVER_COMMANDS },
       to: { path: below(...INTERFACES.filter((i) => i !== iface)) },
     })),
     {

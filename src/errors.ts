@@ -90,3 +90,9 @@ export function errorMessage(err: unknown): string {
   if (err instanceof Error) return err.message;
   return String(err);
 }
+
+/** A failure as every interface shows it in JSON: its kind and its problems; anything else is `internal`. */
+export function errorJson(err: unknown): { kind: ErrorKind; problems: Problem[] } {
+  if (err instanceof NopeaError) return { kind: err.kind, problems: err.problems };
+  return { kind: 'internal', problems: [{ message: errorMessage(err) }] };
+}

@@ -8,7 +8,7 @@ import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import * as core from '@actions/core';
-import { NopeaError, errorMessage } from '../errors.js';
+import { NopeaError, errorJson, errorMessage } from '../errors.js';
 import { formatDuration } from '../duration.js';
 import { renderText, summaryLine } from '../plan/render.js';
 import type { Plan } from '../plan/types.js';
@@ -41,6 +41,8 @@ import { renderSummary, type SummaryInput } from './summary.js';
 import { Cancellation } from '../surface/cancellation.js';
 import { serviceStatus } from '../surface/outcome.js';
 import { ciProvenance } from '../state/repository.js';
+import { telemetryOptions } from '../events/telemetry.js';
+import { rolloutPosition } from '../progressive/rollout.js';
 
 /** The event payload, or undefined when there is none (a run outside Actions) or it cannot be read. */
 async function readEvent(file: string | undefined): Promise<unknown> {
@@ -84,8 +86,7 @@ async function writePlanFile(plans: Plan[], err: unknown): Promise<string> {
   const dir = await mkdtemp(path.join(process.env.RUNNER_TEMP || os.tmpdir(), 'nopea-plan-'));
   const file = path.join(dir, 'plan.json');
   const body: Record<string, unknown> = { plans };
-  if (err instanceof NopeaError) body.error = { kind: err.kind, problems: err.problems };
-  else if (err !== undefined) body.error = { kind: 'internal', problems: [{ message: errorMessage(err) }] };
+  if (err !== undefined) body.error = errorJson(err);
   await writeFile(file, `${JSON.stringify(body, null, 2)}\n`);
   return file;
 }
@@ -109,7 +110,7 @@ function syncLogger(groups: Groups): (e: SyncEvent) => void {
       case 'rollout': {
         const { view, readyStable, readyCanary } = e.progress;
         core.info(
-          `rollout ${view.phase ?? 'starting'}${view.step !== undefined ? ` step ${view.step + 1}/${view.steps.length}` : ''}${view.weight !== undefined ? ` ${view.weight}%` : ''} (ready ${readyStable}/${readyCanary}${view.atGate ? ', waiting at a gate' : ''})`,
+          `rollout ${rolloutPosition(view, ' ')} (ready ${readyStable}/${readyCanary}${view.atGate ? ', waiting at a gate' : ''})`,
         );
         break;
       }
@@ -210,6 +211,8 @@ export async function runAction(): Promise<number> {
       hurry: cancellation.hurry,
       provenance: ciProvenance(env),
     };
+    // Where events and metrics go: NOPEA_EVENTS_URL and NOPEA_PUSHGATEWAY_URL of the job's environment.
+    const telemetry = telemetryOptions({}, env);
     if (inputs.token) ctx.gitAuthHeader = gitAuthHeader(inputs.token);
     if (inputs.kubeconfig && !(inputs.command === 'diff' && inputs.offline)) {
       const written = await writeKubeconfig(inputs.kubeconfig);
@@ -233,6 +236,7 @@ export async function runAction(): Promise<number> {
         `nopea ${inputs.command}${inputs.deployId ? ` ${inputs.deployId}` : ''}: ${describeRun(inputs, workspace)}`,
       );
       const req: RolloutRequest = {
+        ...telemetry,
         cwd: workspace,
         wait: inputs.wait,
         full: inputs.full,
@@ -247,7 +251,7 @@ export async function runAction(): Promise<number> {
       if (inputs.timeoutMs !== undefined) req.timeoutMs = inputs.timeoutMs;
       req.onProgress = (service, p) =>
         core.info(
-          `${service}: rollout ${p.view.phase ?? 'starting'}${p.view.step !== undefined ? ` step ${p.view.step}` : ''}${p.view.weight !== undefined ? ` ${p.view.weight}%` : ''}${p.view.atGate ? ', waiting at a gate' : ''}`,
+          `${service}: rollout ${rolloutPosition(p.view, ' ')}${p.view.atGate ? ', waiting at a gate' : ''}`,
         );
       const moved = await moveRollout(inputs.command, req);
       result = moveOutputs(moved);
@@ -262,7 +266,7 @@ export async function runAction(): Promise<number> {
     } else {
       core.info(`nopea sync${inputs.dryRun ? ' --dry-run' : ''}: ${describeRun(inputs, workspace)}`);
       ctx.onEvent = syncLogger(groups);
-      const synced = await sync(toSyncOptions(inputs, ctx));
+      const synced = await sync({ ...toSyncOptions(inputs, ctx), ...telemetry });
       groups.end();
       plans = synced.services.flatMap((s) => (s.plan ? [s.plan] : []));
       logSyncResult(synced);

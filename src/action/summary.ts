@@ -16,6 +16,7 @@ import type { RolloutResult } from '../surface/rollout.js';
 import type { ActionCommand } from './inputs.js';
 import { serviceStatus, type Status } from '../surface/outcome.js';
 import { deployed, serviceCounts } from './outputs.js';
+import { rolloutPosition } from '../progressive/rollout.js';
 
 /** GitHub's limit for one step's summary. */
 export const SUMMARY_LIMIT = 1024 * 1024;
@@ -51,7 +52,7 @@ function nextStepsMarkdown(
   workflow = '<workflow file>',
 ): string {
   const at = rollout
-    ? `\`${rollout.namespace}/${rollout.name}\` waits${rollout.phase ? ` in phase \`${rollout.phase}\`` : ''}${rollout.step !== undefined ? ` at step ${rollout.step}` : ''}${rollout.weight !== undefined ? ` (${rollout.weight}% on the new version)` : ''}`
+    ? `\`${rollout.namespace}/${rollout.name}\` waits (${rolloutPosition(rollout)} on the new version)`
     : 'The rollout waits';
   return [
     `**Rollout:** ${at} for a promote.`,

@@ -44,6 +44,30 @@ const COMMANDS: CommandSpec[] = [
       parser.command({ ...(rolloutCommand(action, setExit) as unknown as CommandModule), describe });
     },
   })),
+  {
+    name: 'health',
+    command: 'health [service]',
+    describe: "check the live objects of a service's inventory (or of every service); changes nothing",
+    register: async (parser, setExit, describe) => {
+      parser.command({ ...(await import('./commands/health.js')).healthCommand(setExit), describe });
+    },
+  },
+  {
+    name: 'mcp',
+    command: 'mcp',
+    describe: 'run an MCP server on stdio (tools nopea_deploy, nopea_diff, nopea_status, ...)',
+    register: async (parser, setExit, describe) => {
+      parser.command({ ...(await import('./commands/mcp.js')).mcpCommand(setExit), describe });
+    },
+  },
+  {
+    name: 'serve',
+    command: 'serve',
+    describe: 'run the HTTP API (JSON; OpenAPI at /api/openapi.json; /metrics)',
+    register: async (parser, setExit, describe) => {
+      parser.command({ ...(await import('./commands/serve.js')).serveCommand(setExit), describe });
+    },
+  },
   ...(
     [
       ['history', 'history <service>', 'list the deploys of a service, newest first', 'historyCommand'],

@@ -5,6 +5,33 @@ import type { Argv } from 'yargs';
 import type { RunOptions } from '../surface/options.js';
 import type { StateLocationOptions } from '../surface/prepare.js';
 import { ciProvenance } from '../state/repository.js';
+import { telemetryOptions, type TelemetryOptions } from '../events/telemetry.js';
+
+/** Adds `--events-url` and `--pushgateway-url` (sync, promote, rollback). */
+export function withTelemetryOptions<T>(y: Argv<T>) {
+  return y
+    .option('events-url', {
+      requiresArg: true,
+      type: 'string',
+      describe: 'POST a CDEvent for every deploy here (default: NOPEA_EVENTS_URL)',
+    })
+    .option('pushgateway-url', {
+      requiresArg: true,
+      type: 'string',
+      describe: "push the run's metrics to this Prometheus Pushgateway (default: NOPEA_PUSHGATEWAY_URL)",
+    });
+}
+
+/** Where events and metrics go: the flags, then the environment. */
+export function telemetryOptionsFrom(argv: {
+  eventsUrl?: string | undefined;
+  pushgatewayUrl?: string | undefined;
+}): TelemetryOptions {
+  const flags: TelemetryOptions = {};
+  if (argv.eventsUrl) flags.eventsUrl = argv.eventsUrl;
+  if (argv.pushgatewayUrl) flags.pushgatewayUrl = argv.pushgatewayUrl;
+  return telemetryOptions(flags, process.env);
+}
 
 /** Adds the selection, cluster and state flags. */
 export function withRunOptions<T>(y: Argv<T>) {
@@ -92,4 +119,46 @@ export function runOptionsFrom(argv: {
   if (argv.context) out.context = argv.context;
   if (argv.kubectl) out.kubectl = argv.kubectl;
   return out;
+}
+
+/** The flags that say where a server's operations run (`nopea mcp`, `nopea serve`), each taking one value. */
+const SERVER_WHERE = {
+  kubeconfig: 'kubeconfig file (default: KUBECONFIG, ~/.kube/config, in-cluster)',
+  context: 'kubeconfig context',
+  'state-branch': 'git branch holding the .nopea/ state (default: nopea-state)',
+  'state-remote': 'git remote of the state branch (and of the refs a deploy names; default: origin)',
+  kubectl: 'kubectl used to render kustomizations (default: NOPEA_KUBECTL or PATH)',
+} as const;
+
+export interface ServerWhereArgs {
+  kubeconfig?: string | undefined;
+  context?: string | undefined;
+  stateBranch?: string | undefined;
+  stateRemote?: string | undefined;
+  kubectl?: string | undefined;
+}
+
+/** Adds the flags of SERVER_WHERE; requests to the server can never change them. */
+export function withServerOptions<T>(y: Argv<T>): Argv<T & ServerWhereArgs> {
+  let parser: Argv<T> = y;
+  for (const [flag, describe] of Object.entries(SERVER_WHERE)) {
+    parser = parser.option(flag, { requiresArg: true, type: 'string', describe }) as unknown as Argv<T>;
+  }
+  return parser as Argv<T & ServerWhereArgs>;
+}
+
+/**
+ * A server's operation context: those flags, CI provenance, and where events and metrics go
+ * (`NOPEA_EVENTS_URL`, `NOPEA_PUSHGATEWAY_URL`), all read here, by the interface.
+ */
+export function serverContextFrom(argv: ServerWhereArgs): ServerWhereArgs &
+  TelemetryOptions & {
+    provenance: ReturnType<typeof ciProvenance>;
+  } {
+  const context: ServerWhereArgs = {};
+  for (const key of ['kubeconfig', 'context', 'stateBranch', 'stateRemote', 'kubectl'] as const) {
+    const value = argv[key];
+    if (value) context[key] = value;
+  }
+  return { provenance: ciProvenance(process.env), ...telemetryOptions({}, process.env), ...context };
 }

@@ -3,7 +3,7 @@
  * on a TTY and never with NO_COLOR.
  */
 import { styleText } from 'node:util';
-import { NopeaError, errorMessage, formatProblem } from '../errors.js';
+import { NopeaError, errorJson, errorMessage, formatProblem } from '../errors.js';
 import { errorExitCode } from '../surface/outcome.js';
 
 export type OutputFormat = 'text' | 'json';
@@ -49,18 +49,14 @@ export function reportError(err: unknown, format: OutputFormat): number {
   if (err instanceof NopeaError) {
     printProblems(err);
     if (format === 'json') {
-      process.stdout.write(
-        `${JSON.stringify({ error: { kind: err.kind, problems: err.problems } }, null, 2)}\n`,
-      );
+      process.stdout.write(`${JSON.stringify({ error: errorJson(err) }, null, 2)}\n`);
     }
     return errorExitCode(err);
   }
   process.stderr.write(`${label} internal error: ${errorMessage(err)}\n`);
   if (process.env.NOPEA_DEBUG && err instanceof Error && err.stack) process.stderr.write(`${err.stack}\n`);
   if (format === 'json') {
-    process.stdout.write(
-      `${JSON.stringify({ error: { kind: 'internal', problems: [{ message: errorMessage(err) }] } })}\n`,
-    );
+    process.stdout.write(`${JSON.stringify({ error: errorJson(err) })}\n`);
   }
   return errorExitCode(err);
 }

@@ -4,6 +4,7 @@
 import { styleText } from 'node:util';
 import type { SyncEvent } from '../surface/sync-types.js';
 import { formatDuration } from '../duration.js';
+import { rolloutPosition } from '../progressive/rollout.js';
 
 export interface ProgressOptions {
   stream: NodeJS.WriteStream;
@@ -79,12 +80,9 @@ export function progressPrinter(opts: ProgressOptions): {
       case 'rollout': {
         const { view, readyStable, readyCanary } = e.progress;
         const [a, b] = view.strategy === 'canary' ? ['stable', 'canary'] : ['active', 'preview'];
-        const step =
-          view.step !== undefined && view.steps.length ? ` step ${view.step + 1}/${view.steps.length}` : '';
-        const weight = view.weight !== undefined ? ` ${view.weight}%` : '';
         const gate = view.atGate ? ', waiting at a gate' : '';
         status(
-          `${e.service}: rollout ${view.phase ?? 'starting'}${step}${weight} (${a} ${readyStable} ready, ${b} ${readyCanary} ready${gate})`,
+          `${e.service}: rollout ${rolloutPosition(view, ' ')} (${a} ${readyStable} ready, ${b} ${readyCanary} ready${gate})`,
           true,
         );
         break;

@@ -79,6 +79,38 @@ export class RequestStats {
   }
 }
 
+/** One attempt of a request as an observer sees it (no path, body or headers): its verb, status and latency. */
+export interface RequestObservation {
+  verb: Verb;
+  method: RequestOptions['method'];
+  /** The HTTP status; 0 when no response arrived (connection failure, deadline, abort). */
+  status: number;
+  durationMs: number;
+}
+
+export type RequestObserver = (observation: RequestObservation) => void;
+
+const observers = new Set<RequestObserver>();
+
+/**
+ * Reports every attempt of every client's requests to `observer` (the metrics layer's hook: this
+ * layer imports no metrics), until the returned function is called. An observer that throws is ignored.
+ */
+export function observeRequests(observer: RequestObserver): () => void {
+  observers.add(observer);
+  return () => observers.delete(observer);
+}
+
+function notify(observation: RequestObservation): void {
+  for (const observer of observers) {
+    try {
+      observer(observation);
+    } catch {
+      // Accounting never fails a request.
+    }
+  }
+}
+
 /** A small counting semaphore bounding requests in flight. */
 class Limiter {
   private active = 0;
@@ -147,7 +179,7 @@ export class KubeClient {
     const attemptMs = opts.timeoutMs ?? this.timeoutMs;
     return retry(
       async () => {
-        const res = await this.limiter.run(() => this.once<T>(opts, attemptMs));
+        const res = await this.limiter.run(() => this.observed<T>(opts, attemptMs));
         if (res.status >= 200 && res.status < 300) return res;
         if (opts.allow?.includes(res.status)) return res;
         throw ApiError.fromResponse(opts.method, this.pathWithQuery(opts), res.status, res.body, res.headers);
@@ -172,6 +204,20 @@ export class KubeClient {
     for (const [k, v] of Object.entries(opts.query ?? {})) if (v !== undefined) params.set(k, String(v));
     const qs = params.toString();
     return qs ? `${opts.path}?${qs}` : opts.path;
+  }
+
+  /** One attempt, reported to the observers once it ends (the wait for a free slot not counted). */
+  private async observed<T>(opts: RequestOptions, deadlineMs: number): Promise<Response<T>> {
+    const began = Date.now();
+    let status = 0;
+    try {
+      const res = await this.once<T>(opts, deadlineMs);
+      status = res.status;
+      return res;
+    } finally {
+      if (observers.size > 0)
+        notify({ verb: opts.verb, method: opts.method, status, durationMs: Date.now() - began });
+    }
   }
 
   private async once<T>(opts: RequestOptions, deadlineMs: number): Promise<Response<T>> {

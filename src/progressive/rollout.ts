@@ -127,3 +127,24 @@ export function splitOf(replicas: number, weight: number): { stable: number; can
   const canary = weight <= 0 ? 0 : weight >= 100 ? replicas : Math.ceil((replicas * weight) / 100);
   return { stable: replicas - canary, canary };
 }
+
+/**
+ * Where a rollout stands, as people read it, written once for every interface: the phase, the step
+ * counted from 1 (`1/3` when the steps are known; none at rest, step -1), and the canary weight. The
+ * parts are joined by `separator`: `Progressing, step 1/3, 25%`, or with `' '` for progress lines.
+ */
+export function rolloutPosition(
+  r: {
+    phase?: string | undefined;
+    step?: number | undefined;
+    weight?: number | undefined;
+    steps?: readonly unknown[];
+  },
+  separator = ', ',
+): string {
+  const parts = [r.phase ?? 'starting'];
+  if (r.step !== undefined && r.step >= 0)
+    parts.push(`step ${r.step + 1}${r.steps?.length ? `/${r.steps.length}` : ''}`);
+  if (r.weight !== undefined) parts.push(`${r.weight}%`);
+  return parts.join(separator);
+}

@@ -45,14 +45,20 @@ function entryOf(record: DeployRecord): HistoryEntry {
 
 /** The service must have been deployed: a mistyped name is an error naming the services there are. */
 async function knownService(view: StateView, service: string): Promise<void> {
+  selectServicesOnBranch(await view.store.listServices(), view.store.branch, service);
+}
+
+/**
+ * The services of the branch a command covers: every one without a name, else the one named, which
+ * must be on the branch (an input error that lists the services it has otherwise). Pure.
+ */
+export function selectServicesOnBranch(known: readonly string[], branch: string, service?: string): string[] {
+  if (service === undefined) return [...known];
   assertServiceName(service);
-  const services = await view.store.listServices();
-  if (services.includes(service)) return;
+  if (known.includes(service)) return [service];
   throw new NopeaError('input', {
-    message: `service ${service} has no deploys on ${view.store.branch}`,
-    hint: services.length
-      ? `services on the branch: ${services.join(', ')}`
-      : 'no service has been deployed yet',
+    message: `service ${service} has no deploys on ${branch}`,
+    hint: known.length ? `services on the branch: ${known.join(', ')}` : 'no service has been deployed yet',
   });
 }
 

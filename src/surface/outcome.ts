@@ -73,6 +73,40 @@ const SEVERITY: readonly Status[] = [
   'planned',
 ];
 
+/**
+ * What a status means on each interface: the CLI's and the Action's exit code, the HTTP status of an
+ * API answer, and whether an MCP tool result is an error. `paused` is not an error: the rollout waits
+ * at a gate as asked (202: accepted, not finished). Invalid input is 400, a safety rail's refusal 409
+ * (the request conflicts with the cluster's state), a failed deploy or rollback 502 (the cluster's
+ * answer was the failure), a cancelled run 503 (the server is going away); an internal bug is 500.
+ */
+export interface Meaning {
+  exitCode: ExitCode;
+  httpStatus: number;
+  isError: boolean;
+}
+
+const HTTP_STATUS: Record<Status, number> = {
+  succeeded: 200,
+  'dry-run': 200,
+  planned: 200,
+  paused: 202,
+  invalid: 400,
+  refused: 409,
+  failed: 502,
+  'rolled-back': 502,
+  cancelled: 503,
+};
+
+export function meaningOf(status: Status): Meaning {
+  const exitCode = STATUS_EXIT[status];
+  return {
+    exitCode,
+    httpStatus: HTTP_STATUS[status],
+    isError: exitCode === EXIT.failed || exitCode === EXIT.refused,
+  };
+}
+
 /** Exit code for a status. */
 export function exitCodeOf(status: Status): ExitCode {
   return STATUS_EXIT[status];

@@ -29,10 +29,12 @@ import { statePaths } from '../state/layout.js';
 import { observe } from '../memory/graph.js';
 import { buildOccurrence } from '../events/occurrence.js';
 import type { RolloutState } from '../strategy/types.js';
+import { RunTelemetry, type MoveReport, type TelemetryOptions } from '../events/telemetry.js';
 import { DEFAULT_TIMEOUT_MS, openStateView, type StateLocationOptions, type StateView } from './prepare.js';
 import { memoryAt, observationOf } from './memory.js';
 
-export interface RolloutRequest extends StateLocationOptions {
+/** `eventsUrl`/`pushgatewayUrl` (TelemetryOptions): where the move's CDEvent and metrics go. */
+export interface RolloutRequest extends StateLocationOptions, TelemetryOptions {
   /** The deploy whose rollout to move; default: the service's current one. */
   deployId?: string;
   service?: string;
@@ -58,6 +60,8 @@ export interface RolloutResult {
   rollout?: RolloutState;
   error?: NopeaError;
   stateCommit?: string;
+  /** Things that did not fail the move but a person should know (an event or a metrics push not delivered). */
+  warnings?: string[];
 }
 
 /** The service and its current deploy the request is about; exit 2 naming what is there otherwise. */
@@ -101,13 +105,46 @@ async function monitoredElsewhere(
   return typeof spec.holderIdentity === 'string' && spec.holderIdentity.startsWith(`${deployId}@`);
 }
 
-/** `nopea promote` / `nopea rollback`. */
+/**
+ * `nopea promote` / `nopea rollback`. The move updates the metrics; at its end its CDEvent is
+ * delivered and its metrics pushed when `eventsUrl` and `pushgatewayUrl` say where (a failure to is
+ * a warning on the result).
+ */
 export async function moveRollout(
   action: 'promote' | 'rollback',
   req: RolloutRequest,
 ): Promise<RolloutResult> {
+  const telemetry = new RunTelemetry(req);
+  const onProgress = (service: string, progress: RolloutProgress): void => {
+    telemetry.rolloutPhase(service, progress.view.phase);
+    req.onProgress?.(service, progress);
+  };
+  const result = await telemetry.run(() => move(action, { ...req, onProgress }, telemetry));
+  const warnings = (await telemetry.finish()).get(result.service);
+  if (warnings) result.warnings = [...(result.warnings ?? []), ...warnings];
+  return result;
+}
+
+/** What telemetry says about a move: the result, with the namespace, strategy and source of its deploy. */
+async function moveReport(view: StateView, result: RolloutResult, live: KubeObject): Promise<MoveReport> {
+  const report: MoveReport = {
+    ...result,
+    namespace: live.metadata.namespace ?? '',
+    strategy: viewOf(live).strategy,
+  };
+  const record = await view.store.readDeploy(result.service, result.deployId).catch(() => undefined);
+  if (record?.source) report.source = record.source;
+  return report;
+}
+
+async function move(
+  action: 'promote' | 'rollback',
+  req: RolloutRequest,
+  telemetry: RunTelemetry,
+): Promise<RolloutResult> {
   const view = await openStateView(req);
   const { service, current } = await resolve(view, req);
+  telemetry.serviceStarts(service);
   const rollout = current.rollout!;
   const client = await connect({
     ...(req.kubeconfig ? { kubeconfig: req.kubeconfig } : {}),
@@ -150,12 +187,14 @@ export async function moveRollout(
           { status: ROLLED_BACK_STATUS },
           { subresource: 'status' },
         );
-      return {
+      const handed: RolloutResult = {
         ...result,
         monitoredBy: 'the deploy run',
         outcome: 'handed-over',
         rollout: viewOf((await readRollout(h)) ?? live),
       };
+      telemetry.moveEnded(await moveReport(view, handed, live));
+      return handed;
     }
 
     // Held as the deploy itself: a second promote run then sees this one as the run monitoring it.
@@ -211,6 +250,7 @@ export async function moveRollout(
     } finally {
       await lock.release();
     }
+    telemetry.moveEnded(await moveReport(view, result, live));
     return result;
   } finally {
     client.close();

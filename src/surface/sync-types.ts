@@ -16,9 +16,12 @@ import type { StrategyRequest } from '../strategy/names.js';
 import type { RolloutState, StrategyChoice } from '../strategy/types.js';
 import type { CanaryStep } from '../strategy/steps.js';
 import type { RolloutProgress } from '../progressive/monitor.js';
+import type { SourceInfo } from '../state/repository.js';
+import type { TelemetryOptions } from '../events/telemetry.js';
 import type { RunOptions } from './options.js';
 
-export interface SyncOptions extends RunOptions {
+/** `eventsUrl`/`pushgatewayUrl` (TelemetryOptions): where a real sync's CDEvents and metrics go. */
+export interface SyncOptions extends RunOptions, TelemetryOptions {
   /** `auto` (default: memory advises), or an explicit strategy, which always wins. */
   strategy?: StrategyRequest;
   /** `--canary-steps`: over the service's `canary.steps` of nopea.yaml and the default steps. */
@@ -79,6 +82,8 @@ export interface ServiceSyncResult {
   health?: HealthReport;
   error?: NopeaError;
   durationMs: number;
+  /** The repository and commit deployed, as recorded (absent when nothing was recorded). */
+  source?: SourceInfo;
   /** State branch commit holding the record (absent for dry runs, refused syncs and runs in sync). */
   stateCommit?: string;
   /** Nothing to apply and the branch already records it all: health was checked, no lock taken, nothing recorded. */

@@ -26,6 +26,7 @@ import type { StrategyName } from '../strategy/names.js';
 import type { Change, Strategy } from '../strategy/types.js';
 import { adviseStrategy, deployContext } from '../memory/context.js';
 import { sourceInfo, type SourceInfo } from '../state/repository.js';
+import { RunTelemetry } from '../events/telemetry.js';
 import type { ServiceSpec } from './options.js';
 import { lockAndPlan, takeLock, type LockFor } from './lock.js';
 import {
@@ -41,7 +42,7 @@ import {
 } from './prepare.js';
 import { memoryAt } from './memory.js';
 import { buildCheckpoint, buildStateChange, type RecordInput } from './record.js';
-import type { ServiceSyncResult, SyncOptions, SyncResult } from './sync-types.js';
+import type { ServiceSyncResult, SyncEvent, SyncOptions, SyncResult } from './sync-types.js';
 
 /** API requests of a run, split into the lock's Lease requests and everything else. */
 export interface RequestSummary {
@@ -81,8 +82,25 @@ export function requestSummary(
   };
 }
 
-/** Syncs every selected service, one after the other. */
+/**
+ * Syncs every selected service, one after the other. A real sync (not a dry run) updates the
+ * metrics, and at its end delivers its events and pushes its metrics when `eventsUrl` and
+ * `pushgatewayUrl` say where; what cannot be delivered is a warning on the service's result.
+ */
 export async function sync(opts: SyncOptions): Promise<SyncResult> {
+  if (opts.dryRun) return syncAll(opts);
+  const telemetry = new RunTelemetry(opts);
+  const onEvent = (event: SyncEvent): void => {
+    if (event.type === 'rollout') telemetry.rolloutPhase(event.service, event.progress.view.phase);
+    opts.onEvent?.(event);
+  };
+  const result = await telemetry.run(() => syncAll({ ...opts, onEvent }, telemetry));
+  const warnings = await telemetry.finish();
+  for (const s of result.services) for (const w of warnings.get(s.service) ?? []) addWarning(s, w);
+  return result;
+}
+
+async function syncAll(opts: SyncOptions, telemetry?: RunTelemetry): Promise<SyncResult> {
   const ctx = await openRun(opts);
   // Read once, at the tip the run opened on; each service's advice comes from it.
   ctx.memory = memoryAt(ctx.store);
@@ -93,7 +111,10 @@ export async function sync(opts: SyncOptions): Promise<SyncResult> {
     const services: ServiceSyncResult[] = [];
     const lockRequests = new LockRequests();
     for (const spec of ctx.services) {
-      services.push(await syncService(ctx, spec, opts, lockRequests));
+      telemetry?.serviceStarts(spec.name);
+      const done = await syncService(ctx, spec, opts, lockRequests);
+      telemetry?.syncEnded(done);
+      services.push(done);
       if (opts.signal?.aborted) break;
     }
     const result: SyncResult = { services, lockRequests };
@@ -192,7 +213,8 @@ async function syncService(
       result.kept = keptOf(guardService(prepared, opts));
       result.outcome = 'dry-run';
     } catch (err) {
-      result.error = asNopeaError(err);
+      // A dry run writes nothing: missing rights mean the same as for a real sync refused before writing.
+      result.error = refusedBeforeWrite(asNopeaError(err));
     }
     result.durationMs = Date.now() - started;
     return result;
@@ -279,6 +301,7 @@ async function record(run: ServiceRun, prepared: PreparedService, guard: GuardRe
   try {
     opts.onEvent?.({ type: 'stage', service: prepared.spec.name, stage: 'record' });
     const source = await sourceInfo(ctx.repoRoot, opts.provenance);
+    result.source = source;
     const change = buildStateChange(recordInput(run, prepared, guard, source));
     const committed = await ctx.timer.time('record', () => ctx.store.commit(change));
     result.stateCommit = committed.commit;

@@ -10,6 +10,9 @@ const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..')
 const tsx = path.join(root, 'node_modules/tsx/dist/esm/index.mjs');
 const bin = path.join(root, 'src/cli/bin.ts');
 
+/** Node's arguments that run nopea from source, before nopea's own (for clients that spawn it themselves). */
+export const NOPEA_FROM_SOURCE: readonly string[] = ['--import', tsx, bin];
+
 export interface NopeaRun {
   code: number;
   stdout: string;

@@ -8,9 +8,16 @@ import type { Argv } from 'yargs';
 import { parseDuration } from '../../duration.js';
 import { Cancellation } from '../../surface/cancellation.js';
 import { exitCodeOf, moveStatus } from '../../surface/outcome.js';
+import { moveJson } from '../../surface/api.js';
 import { moveRollout, type RolloutRequest, type RolloutResult } from '../../surface/rollout.js';
 import { printProblems, reportError } from '../output.js';
-import { stateOptionsFrom, withStateOptions } from '../options.js';
+import {
+  stateOptionsFrom,
+  telemetryOptionsFrom,
+  withStateOptions,
+  withTelemetryOptions,
+} from '../options.js';
+import { rolloutPosition } from '../../progressive/rollout.js';
 
 interface RolloutArgs {
   deployId?: string;
@@ -24,12 +31,12 @@ interface RolloutArgs {
   output: 'text' | 'json';
   stateBranch?: string;
   stateRemote?: string;
+  eventsUrl?: string;
+  pushgatewayUrl?: string;
 }
 
 function text(r: RolloutResult): string {
-  const where = r.rollout
-    ? ` (${r.rollout.phase ?? '-'}${r.rollout.step !== undefined ? `, step ${r.rollout.step}` : ''}${r.rollout.weight !== undefined ? `, ${r.rollout.weight}%` : ''})`
-    : '';
+  const where = r.rollout ? ` (${rolloutPosition(r.rollout)})` : '';
   if (r.monitoredBy === 'the deploy run')
     return `${r.action === 'promote' ? 'Promoted' : 'Rolling back'} ${r.service} deploy ${r.deployId}${where}: the run monitoring it goes on and records the outcome\n`;
   const what: Record<RolloutResult['outcome'], string> = {
@@ -50,7 +57,7 @@ export function rolloutCommand(action: 'promote' | 'rollback', setExit: (code: n
         ? 'pass the gate a progressive rollout waits at (--full: every gate)'
         : 'roll a progressive rollout back to its stable template',
     builder: (y: Argv) => {
-      const base = withStateOptions(y)
+      const base = withTelemetryOptions(withStateOptions(y))
         .positional('deploy-id', {
           type: 'string',
           describe: "the deploy (default: the service's current one)",
@@ -91,13 +98,14 @@ export function rolloutCommand(action: 'promote' | 'rollback', setExit: (code: n
       try {
         const req: RolloutRequest = {
           ...stateOptionsFrom(argv),
+          ...telemetryOptionsFrom(argv),
           timeoutMs: parseDuration(argv.timeout, '--timeout'),
           lockTimeoutMs: parseDuration(argv.lockTimeout, '--lock-timeout'),
           wait: argv.wait,
           signal: cancellation.signal,
           onProgress: (service, p) =>
             process.stderr.write(
-              `${service}: rollout ${p.view.phase ?? '-'}${p.view.step !== undefined ? ` step ${p.view.step}` : ''}${p.view.weight !== undefined ? ` ${p.view.weight}%` : ''}${p.view.atGate ? ', waiting at a gate' : ''}\n`,
+              `${service}: rollout ${rolloutPosition(p.view, ' ')}${p.view.atGate ? ', waiting at a gate' : ''}\n`,
             ),
         };
         if (argv.deployId) req.deployId = argv.deployId;
@@ -107,10 +115,9 @@ export function rolloutCommand(action: 'promote' | 'rollback', setExit: (code: n
         if (argv.context) req.context = argv.context;
         const result = await moveRollout(action, req);
         process.stdout.write(
-          argv.output === 'json'
-            ? `${JSON.stringify({ ...result, error: result.error ? { kind: result.error.kind, problems: result.error.problems } : undefined }, null, 2)}\n`
-            : text(result),
+          argv.output === 'json' ? `${JSON.stringify(moveJson(result), null, 2)}\n` : text(result),
         );
+        for (const w of result.warnings ?? []) process.stderr.write(`warning: ${result.service}: ${w}\n`);
         if (result.error) printProblems(result.error);
         setExit(exitCodeOf(moveStatus(result)));
       } catch (err) {

@@ -7,14 +7,16 @@ import type { PropagationPolicy } from '../../cluster/objects.js';
 import { renderText } from '../../plan/render.js';
 import { Cancellation } from '../../surface/cancellation.js';
 import { serviceStatus, syncExitCode, refusedBeforeAnyWrite } from '../../surface/outcome.js';
-import { requestSummary, sync } from '../../surface/sync.js';
+import { syncJson } from '../../surface/api.js';
+import { sync } from '../../surface/sync.js';
 import { STRATEGY_REQUESTS, type StrategyRequest } from '../../strategy/names.js';
 import { CANARY_STEPS_EXAMPLE, parseCanarySteps } from '../../strategy/steps.js';
-import type { ServiceSyncResult, SyncOptions, SyncResult } from '../../surface/sync-types.js';
+import type { ServiceSyncResult, SyncOptions } from '../../surface/sync-types.js';
 import { formatDuration, parseDuration } from '../../duration.js';
 import { printProblems, reportError, useColor, useLiveProgress } from '../output.js';
-import { runOptionsFrom, withRunOptions } from '../options.js';
+import { runOptionsFrom, telemetryOptionsFrom, withRunOptions, withTelemetryOptions } from '../options.js';
 import { progressPrinter } from '../progress.js';
+import { rolloutPosition } from '../../progressive/rollout.js';
 
 const PROPAGATION: Record<string, PropagationPolicy> = {
   background: 'Background',
@@ -25,7 +27,7 @@ const PROPAGATION: Record<string, PropagationPolicy> = {
 /** How to go on with a rollout that waits at a gate: the exact promote and rollback commands. */
 export function nextSteps(s: ServiceSyncResult): string {
   const where = s.rollout
-    ? ` (Rollout ${s.rollout.namespace}/${s.rollout.name}, ${s.rollout.phase ?? 'starting'}${s.rollout.step !== undefined ? `, step ${s.rollout.step}` : ''}${s.rollout.weight !== undefined ? `, ${s.rollout.weight}%` : ''})`
+    ? ` (Rollout ${s.rollout.namespace}/${s.rollout.name}, ${rolloutPosition(s.rollout)})`
     : '';
   return [
     `${s.service}: the rollout of deploy ${s.deployId} waits for a promote${where}.`,
@@ -83,46 +85,13 @@ export function summary(s: ServiceSyncResult): string {
   return `${verb} ${s.service}: ${parts.join(', ')}${kept}; ${health}; deploy ${s.deployId}${where} (${formatDuration(s.durationMs)})`;
 }
 
-/**
- * `requests` of the JSON output: per verb, total and writes count the objects' requests (so a sync
- * that changed nothing shows `writes: 0`); the service lock's Lease requests are under `lock`.
- */
-export function requestsJson(result: SyncResult): Record<string, unknown> | undefined {
-  if (!result.requests) return undefined;
-  const r = requestSummary(result.requests, result.lockRequests);
-  return { ...r.byVerb, total: r.total, writes: r.writes, retries: r.retries, lock: r.lock };
-}
-
-function jsonOf(result: SyncResult): unknown {
-  return {
-    services: result.services.map((s) => ({
-      service: s.service,
-      namespace: s.namespace,
-      deployId: s.deployId,
-      outcome: s.outcome,
-      durationMs: s.durationMs,
-      stateCommit: s.stateCommit,
-      inSync: s.inSync,
-      strategy: s.strategy,
-      rollout: s.rollout,
-      warnings: s.warnings,
-      plan: s.plan,
-      objects: s.objects.map((o) => ({ id: o.id, action: o.action, problem: o.problem })),
-      kept: s.kept,
-      health: s.health,
-      error: s.error ? { kind: s.error.kind, problems: s.error.problems } : undefined,
-    })),
-    requests: result.requests ? requestsJson(result) : undefined,
-  };
-}
-
 /** Registers the command; `setExit` receives its exit code. */
 export function syncCommand(setExit: (code: number) => void) {
   return {
     command: 'sync [paths..]',
     describe: 'apply the manifests with server-side apply, prune, wait for health and record the deploy',
     builder: (y: Argv) =>
-      withRunOptions(y)
+      withTelemetryOptions(withRunOptions(y))
         .option('dry-run', {
           type: 'boolean',
           default: false,
@@ -210,6 +179,8 @@ export function syncCommand(setExit: (code: number) => void) {
         prunePropagation: string;
         lockNamespace?: string;
         lockTimeout: string;
+        eventsUrl?: string;
+        pushgatewayUrl?: string;
       },
     ) => {
       // CI runners cancel with SIGINT, then SIGTERM moments later: neither may cost the record.
@@ -233,6 +204,7 @@ export function syncCommand(setExit: (code: number) => void) {
       try {
         const opts: SyncOptions = {
           ...runOptionsFrom(argv),
+          ...telemetryOptionsFrom(argv),
           dryRun: argv.dryRun,
           wait: argv.wait,
           timeoutMs: parseDuration(argv.timeout, '--timeout'),
@@ -259,7 +231,7 @@ export function syncCommand(setExit: (code: number) => void) {
         const result = await sync(opts);
         progress.done();
         if (argv.output === 'json') {
-          process.stdout.write(`${JSON.stringify(jsonOf(result), null, 2)}\n`);
+          process.stdout.write(`${JSON.stringify(syncJson(result), null, 2)}\n`);
         } else {
           for (const s of result.services) {
             process.stdout.write(`\n${summary(s)}\n`);

@@ -34,6 +34,8 @@ export interface RunSpec {
   /** Extra environment (e.g. KUBECONFIG); the runner's own variables win over nothing else. */
   env?: Record<string, string>;
   timeoutMs?: number;
+  /** Called with all of stdout so far each time more arrives, and the child (to signal it as a runner would). */
+  onStdout?: (soFar: string, child: import('node:child_process').ChildProcess) => void;
 }
 
 /** A runner: its temp folders and the installed action; `cleanup` removes them. */
@@ -134,7 +136,10 @@ export async function fakeRunner(opts: { token: string }): Promise<FakeRunner> {
       });
       let stdout = '';
       let stderr = '';
-      child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+      child.stdout.on('data', (d: Buffer) => {
+        stdout += d.toString();
+        spec.onStdout?.(stdout, child);
+      });
       child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
       const timer = setTimeout(() => child.kill('SIGKILL'), spec.timeoutMs ?? 150_000);
       child.on('error', reject);

@@ -104,9 +104,7 @@ describe('renderSummary for a progressive rollout', () => {
       services: [synced({ outcome: 'paused', rollout })],
       workflow: 'deploy.yml',
     });
-    expect(md).toContain(
-      '`shop/web` waits in phase `Progressing` at step 1 (50% on the new version) for a promote',
-    );
+    expect(md).toContain('`shop/web` waits (Progressing, step 2, 50% on the new version) for a promote');
     expect(md).toContain(
       'gh workflow run deploy.yml -f command=promote -f service=web -f deploy-id=01JDEPLOY0000000000000000A',
     );

@@ -2,7 +2,8 @@ import { describe, expect, it } from 'vitest';
 import { NopeaError } from '../../../src/errors.js';
 import { RequestStats } from '../../../src/cluster/client.js';
 import { LockRequests } from '../../../src/cluster/lease.js';
-import { requestsJson, summary } from '../../../src/cli/commands/sync.js';
+import { summary } from '../../../src/cli/commands/sync.js';
+import { requestsJson } from '../../../src/surface/api.js';
 import { syncExitCode } from '../../../src/surface/outcome.js';
 import { serviceResult as result } from '../surface/fixtures.js';
 
