@@ -11,7 +11,7 @@ import { build } from 'esbuild';
 import { builtinModules, createRequire } from 'node:module';
 import { mkdtempSync, readFileSync, readdirSync, rmSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 
 const check = process.argv.includes('--check');
 const outdir = check ? mkdtempSync(join(tmpdir(), 'nopea-dist-')) : 'dist';
@@ -68,11 +68,14 @@ const zodEnglishOnly = {
   setup(b) {
     b.onResolve({ filter: /^\.\.\/locales\/index\.js$/ }, (args) => {
       if (!/[\\/]node_modules[\\/]zod[\\/]v4[\\/](classic|core)$/.test(args.resolveDir)) return undefined;
-      return { path: join(args.resolveDir, '..', 'locales', 'index.js'), namespace: 'zod-locales' };
+      // The module's path names it in the bundle: keep it free of where the checkout lives, or dist/
+      // would differ between two clones of the same commit.
+      const dir = join(args.resolveDir, '..', 'locales');
+      return { path: 'zod/v4/locales/en-only.js', namespace: 'zod-locales', pluginData: { dir } };
     });
     b.onLoad({ filter: /.*/, namespace: 'zod-locales' }, (args) => ({
-      contents: `export { default as en } from ${JSON.stringify(join(dirname(args.path), 'en.js'))};`,
-      resolveDir: dirname(args.path),
+      contents: "export { default as en } from './en.js';",
+      resolveDir: args.pluginData.dir,
       loader: 'js',
     }));
   },

@@ -60,3 +60,11 @@ export function reportError(err: unknown, format: OutputFormat): number {
   }
   return errorExitCode(err);
 }
+
+/**
+ * Milliseconds from the process's start to the command's: Node's start-up, module loading and
+ * argument parsing, the first of a run's fixed costs (`startupMs` of `-o json`).
+ */
+export function startupTime(): number {
+  return Math.round(performance.now());
+}

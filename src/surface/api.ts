@@ -157,6 +157,9 @@ const rolloutJson = z.object({
   weight: z.number().optional(),
 });
 
+/** How long each stage of a run took, in order (`state`, `discovery`, `manifests`, `plan`, `apply`, ...). */
+const stagesJson = z.array(z.object({ name: z.string(), ms: z.number() }));
+
 export const SyncResultJson = z.object({
   services: z.array(
     z.object({
@@ -169,15 +172,18 @@ export const SyncResultJson = z.object({
       inSync: z.boolean().optional(),
       rollout: rolloutJson.optional(),
       warnings: z.array(z.string()).optional(),
+      stages: stagesJson.optional(),
       error: ErrorJson.optional(),
     }),
   ),
   requests: z.record(z.string(), z.unknown()).optional(),
+  stages: stagesJson.optional(),
 });
 
 export const DiffResultJson = z.object({
   plans: z.array(z.object({ service: z.string() })),
   requests: z.record(z.string(), z.unknown()).optional(),
+  stages: stagesJson.optional(),
 });
 
 export const MoveResultJson = z.object({
@@ -246,12 +252,14 @@ export function syncJson(result: SyncResult): z.infer<typeof SyncResultJson> {
       rollout: s.rollout,
       warnings: s.warnings,
       plan: s.plan,
+      stages: s.stages,
       objects: s.objects.map((o) => ({ id: o.id, action: o.action, problem: o.problem })),
       kept: s.kept,
       health: s.health,
       error: s.error ? errorJson(s.error) : undefined,
     })),
     requests: requestsJson(result),
+    stages: result.stages,
   };
 }
 
@@ -259,6 +267,7 @@ export function diffJson(result: DiffResult): z.infer<typeof DiffResultJson> {
   return {
     plans: result.plans,
     requests: result.requests ? { ...result.requests.byVerb, total: result.requests.total } : undefined,
+    stages: result.stages,
   };
 }
 

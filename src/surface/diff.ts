@@ -6,12 +6,15 @@ import type { RequestStats } from '../cluster/client.js';
 import { refusedBeforeWrite } from '../cluster/explain.js';
 import { withPruningOff, type Plan } from '../plan/types.js';
 import type { RunOptions } from './options.js';
+import type { StageTiming } from './sync-types.js';
 import { openRun, prepareService } from './prepare.js';
 
 export interface DiffResult {
   plans: Plan[];
   /** API requests made, by verb (undefined offline). */
   requests?: RequestStats;
+  /** How long each stage took: the state branch, discovery, manifests, each service's state and plan. */
+  stages?: StageTiming[];
 }
 
 /** Plans every selected service. */
@@ -33,7 +36,7 @@ async function planAll(opts: RunOptions): Promise<DiffResult> {
       // diff has no --prune override: the service's setting says what a sync would do.
       plans.push(spec.prune ? plan : withPruningOff(plan));
     }
-    const result: DiffResult = { plans };
+    const result: DiffResult = { plans, stages: ctx.timer.stages };
     if (ctx.client) result.requests = ctx.client.stats;
     return result;
   } finally {

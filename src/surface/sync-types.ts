@@ -82,6 +82,8 @@ export interface ServiceSyncResult {
   health?: HealthReport;
   error?: NopeaError;
   durationMs: number;
+  /** How long each of the service's stages took (state, plan, apply, wait, record, ...), in order. */
+  stages?: StageTiming[];
   /** The repository and commit deployed, as recorded (absent when nothing was recorded). */
   source?: SourceInfo;
   /** State branch commit holding the record (absent for dry runs, refused syncs and runs in sync). */
@@ -90,8 +92,16 @@ export interface ServiceSyncResult {
   inSync?: boolean;
 }
 
+/** One stage of a run and how long it took. */
+export interface StageTiming {
+  name: string;
+  ms: number;
+}
+
 export interface SyncResult {
   services: ServiceSyncResult[];
+  /** The run's own stages before any service: opening the state branch, discovery, reading manifests. */
+  stages?: StageTiming[];
   /** Every API request of the run, the lock's included. */
   requests?: RequestStats;
   /** The part of `requests` that took, renewed and released the service locks (Leases). */

@@ -117,7 +117,7 @@ async function syncAll(opts: SyncOptions, telemetry?: RunTelemetry): Promise<Syn
       services.push(done);
       if (opts.signal?.aborted) break;
     }
-    const result: SyncResult = { services, lockRequests };
+    const result: SyncResult = { services, lockRequests, stages: ctx.timer.stages };
     if (ctx.client) result.requests = ctx.client.stats;
     return result;
   } finally {
@@ -194,6 +194,8 @@ async function syncService(
     objects: [],
     kept: [],
     durationMs: 0,
+    // The service's own stages, filled in as they run (the deploy record keeps the same).
+    stages: ctx.timer.stages,
   };
   if (spec.namespace) result.namespace = spec.namespace;
   const client = ctx.client;

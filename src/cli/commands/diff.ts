@@ -4,8 +4,9 @@
 import type { Argv } from 'yargs';
 import { renderText } from '../../plan/render.js';
 import { hasChanges } from '../../plan/types.js';
+import { diffJson } from '../../surface/api.js';
 import { diff } from '../../surface/diff.js';
-import { reportError, useColor } from '../output.js';
+import { reportError, startupTime, useColor } from '../output.js';
 import { runOptionsFrom, withRunOptions } from '../options.js';
 
 /** Registers the command; `setExit` receives its exit code. */
@@ -29,16 +30,11 @@ export function diffCommand(setExit: (code: number) => void) {
         verbose: boolean;
       },
     ) => {
+      const startupMs = startupTime();
       try {
         const result = await diff({ ...runOptionsFrom(argv), offline: argv.offline });
         if (argv.output === 'json') {
-          const body = {
-            plans: result.plans,
-            requests: result.requests
-              ? { ...result.requests.byVerb, total: result.requests.total }
-              : undefined,
-          };
-          process.stdout.write(`${JSON.stringify(body, null, 2)}\n`);
+          process.stdout.write(`${JSON.stringify({ ...diffJson(result), startupMs }, null, 2)}\n`);
         } else {
           const color = useColor(process.stdout);
           process.stdout.write(

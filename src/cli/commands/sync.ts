@@ -13,7 +13,7 @@ import { STRATEGY_REQUESTS, type StrategyRequest } from '../../strategy/names.js
 import { CANARY_STEPS_EXAMPLE, parseCanarySteps } from '../../strategy/steps.js';
 import type { ServiceSyncResult, SyncOptions } from '../../surface/sync-types.js';
 import { formatDuration, parseDuration } from '../../duration.js';
-import { printProblems, reportError, useColor, useLiveProgress } from '../output.js';
+import { printProblems, reportError, startupTime, useColor, useLiveProgress } from '../output.js';
 import { runOptionsFrom, telemetryOptionsFrom, withRunOptions, withTelemetryOptions } from '../options.js';
 import { progressPrinter } from '../progress.js';
 import { rolloutPosition } from '../../progressive/rollout.js';
@@ -183,6 +183,7 @@ export function syncCommand(setExit: (code: number) => void) {
         pushgatewayUrl?: string;
       },
     ) => {
+      const startupMs = startupTime();
       // CI runners cancel with SIGINT, then SIGTERM moments later: neither may cost the record.
       const cancellation = new Cancellation();
       const onSignal = (sig: NodeJS.Signals): void => {
@@ -231,7 +232,7 @@ export function syncCommand(setExit: (code: number) => void) {
         const result = await sync(opts);
         progress.done();
         if (argv.output === 'json') {
-          process.stdout.write(`${JSON.stringify(syncJson(result), null, 2)}\n`);
+          process.stdout.write(`${JSON.stringify({ ...syncJson(result), startupMs }, null, 2)}\n`);
         } else {
           for (const s of result.services) {
             process.stdout.write(`\n${summary(s)}\n`);

@@ -146,6 +146,15 @@ describe('nopea serve', () => {
     const run = (deployed.body as SyncBody).services[0]!;
     expect(run.outcome).toBe('succeeded');
     expect((await getLive(`/apis/apps/v1/namespaces/${ns.name}/deployments/web`))?.metadata.name).toBe('web');
+    // The server's own registry counted that deploy and its API requests.
+    const counted = await api.call('GET', '/metrics', { key: READ_KEY });
+    expect(counted.text).toMatch(
+      /^nopea_deploys_total\{service="web",strategy="direct",outcome="succeeded"\} 1$/m,
+    );
+    expect(counted.text).toMatch(/^nopea_plan_objects_total\{service="web",class="create"\} [1-9]/m);
+    expect(counted.text, counted.text).toMatch(
+      /^nopea_kube_api_requests_total\{verb="apply",code="20[01]"\} [1-9]/m,
+    );
 
     const services = await api.call('GET', '/api/services');
     expect(services.body).toMatchObject({ services: [{ service: 'web' }] });

@@ -107,6 +107,10 @@ describe('sync of sock-shop', () => {
     // In sync: health checked, no lock taken, nothing written to the cluster or recorded.
     expect(s.inSync).toBe(true);
     expect(s.health?.ok).toBe(true);
+    // Where a no-op resync's time goes: start-up, the run's stages, then the service's.
+    expect(result.startupMs).toBeGreaterThan(0);
+    expect(result.stages?.map((st) => st.name)).toEqual(['state', 'discovery']);
+    expect(s.stages?.map((st) => st.name)).toEqual(expect.arrayContaining(['source', 'state', 'plan']));
     expect(result.requests.writes).toBe(0);
     expect(result.requests.apply).toBe(0);
     expect(result.requests.create + result.requests.update + result.requests.delete).toBe(0);

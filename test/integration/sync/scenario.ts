@@ -49,7 +49,10 @@ export interface SyncJson {
     plan?: { counts: Record<string, number>; entries: { id: string; action: string }[] };
     objects: { id: string; action: string }[];
     error?: { kind: string; problems: { message: string }[] };
+    stages?: { name: string; ms: number }[];
   }[];
+  stages?: { name: string; ms: number }[];
+  startupMs?: number;
   requests: Record<string, number> & {
     total: number;
     writes: number;
