@@ -88,6 +88,9 @@ function progressReporter(extra: Extra): ((message: string) => void) | undefined
   if (token === undefined) return undefined;
   let progress = 0;
   return (message) => {
+    // A call the client cancelled is over for the client: its token is no longer known there, so no
+    // more progress (the run itself goes on to record its outcome).
+    if (extra.signal.aborted) return;
     progress++;
     extra
       .sendNotification({

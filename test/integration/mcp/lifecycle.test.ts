@@ -76,6 +76,12 @@ describe('nopea mcp: progress, cancellation and exit', () => {
     const status = await callTool(mcp, 'nopea_status', { service: 'web' });
     expect(textOf(status)).toMatch(/current deploy \S+ cancelled/);
     expect(mcp.stderr()).toMatch(/nopea_deploy cancelled \(the client cancelled it\)/);
+    // A progress notification the server sent before the cancellation reached it may arrive after the
+    // client forgot the token: MCP allows that race (receivers ignore them). The server sends none
+    // once it knows; the status call above came after any such notification on the same stream.
+    const late = mcp.errors.filter((e) => /progress notification for an unknown token/.test(e.message));
+    expect(late.length).toBeLessThanOrEqual(1);
+    mcp.errors.splice(0, mcp.errors.length, ...mcp.errors.filter((e) => !late.includes(e)));
   });
 
   it('exits 0 when the client closes stdin', async () => {
