@@ -11,6 +11,7 @@ NODE24_VERSION=24.21.0
 
 gates_passed=0
 gates_failed=0
+failed_gates=()
 gate() {
   local name=$1
   shift
@@ -21,6 +22,7 @@ gate() {
   else
     echo "✗ $name failed"
     gates_failed=$((gates_failed + 1))
+    failed_gates+=("$name")
   fi
   echo "::endgroup::"
 }
@@ -64,31 +66,51 @@ if N24=$(node24); then
 else
   echo "could not install node@$NODE24_VERSION from the npm registry"
   gates_failed=$((gates_failed + 1))
+  failed_gates+=("install node@$NODE24_VERSION")
 fi
 echo "::endgroup::"
 
-node --input-type=module - "$results" "$gates_passed" "$gates_failed" <<'JS'
-import { readdirSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
-const [dir, gp, gf] = process.argv.slice(2);
+# What failed is listed just above the count, so that the end of a long log says it.
+node --input-type=module - "$results" "$gates_passed" "$gates_failed" "${failed_gates[@]}" <<'JS'
+import { readFileSync } from 'node:fs';
+import { join, relative } from 'node:path';
+const [dir, gp, gf, ...failedGates] = process.argv.slice(2);
 let passed = Number(gp);
 let failed = Number(gf);
+const lines = failedGates.map((g) => `✗ gate: ${g}`);
 const expected = ['node20.json', 'node24.json'];
 for (const name of expected) {
   let r;
   try {
     r = JSON.parse(readFileSync(join(dir, name), 'utf8'));
   } catch {
-    console.log(`no results from ${name.replace('.json', '')} run (the runner crashed)`);
+    lines.push(`✗ no results from the ${name.replace(".json", "")} run (the runner crashed)`);
     failed += 1;
     continue;
   }
   passed += r.numPassedTests;
   // Skipped or todo tests count as failures: CI runs every test.
   failed += r.numFailedTests + r.numPendingTests + r.numTodoTests;
-  // A test file that cannot load has no tests to count; count the file.
-  failed += r.testResults.filter((f) => f.status === 'failed' && f.assertionResults.length === 0).length;
+  const run = name.replace('.json', '');
+  for (const file of r.testResults) {
+    const path = relative(process.cwd(), file.name);
+    // A test file that cannot load has no tests to count; count the file.
+    if (file.status === 'failed' && file.assertionResults.length === 0) {
+      failed += 1;
+      lines.push(`✗ ${run} ${path}: ${firstLine(file.message)}`);
+    }
+    for (const t of file.assertionResults) {
+      if (t.status === 'passed') continue;
+      const why = t.status === 'failed' ? firstLine(t.failureMessages?.[0]) : t.status;
+      lines.push(`✗ ${run} ${path} > ${t.fullName}: ${why}`);
+    }
+  }
 }
+function firstLine(text) {
+  const line = String(text ?? '').split('\n').find((l) => l.trim() !== '') ?? '';
+  return line.length > 300 ? `${line.slice(0, 300)}…` : line;
+}
+if (lines.length > 0) console.log(['failed:', ...lines].join('\n'));
 console.log(`${passed} passed, ${failed} failed`);
 process.exit(failed > 0 ? 1 : 0);
 JS
