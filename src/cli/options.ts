@@ -2,6 +2,9 @@
  * Flags shared by the commands: which manifests, which service, which cluster, which state branch.
  */
 import type { Argv } from 'yargs';
+import { parseDuration } from '../duration.js';
+import { NopeaError } from '../errors.js';
+import type { ClusterTarget } from '../surface/cluster.js';
 import type { RunOptions } from '../surface/options.js';
 import type { StateLocationOptions } from '../surface/prepare.js';
 import { ciProvenance } from '../state/repository.js';
@@ -33,9 +36,48 @@ export function telemetryOptionsFrom(argv: {
   return telemetryOptions(flags, process.env);
 }
 
+const CLUSTER_FLAGS = {
+  kubeconfig: 'kubeconfig file (default: KUBECONFIG, ~/.kube/config, in-cluster)',
+  context: 'kubeconfig context',
+  'request-timeout':
+    'deadline of one API request, e.g. 10s; one that runs out is retried, up to 5 attempts (default 30s)',
+} as const;
+
+export interface ClusterArgs {
+  kubeconfig?: string | undefined;
+  context?: string | undefined;
+  requestTimeout?: string | undefined;
+}
+
+/** Adds which cluster to talk to and how long one request to it may take. */
+export function withClusterOptions<T>(y: Argv<T>): Argv<T & ClusterArgs> {
+  let parser: Argv<T> = y;
+  for (const [flag, describe] of Object.entries(CLUSTER_FLAGS)) {
+    parser = parser.option(flag, { requiresArg: true, type: 'string', describe }) as unknown as Argv<T>;
+  }
+  return parser as Argv<T & ClusterArgs>;
+}
+
+/** The cluster target from parsed flags (a bad `--request-timeout` is a usage error, exit 2). */
+export function clusterOptionsFrom(argv: ClusterArgs): ClusterTarget {
+  const out: ClusterTarget = {};
+  if (argv.kubeconfig) out.kubeconfig = argv.kubeconfig;
+  if (argv.context) out.context = argv.context;
+  if (argv.requestTimeout !== undefined) {
+    out.requestTimeoutMs = parseDuration(argv.requestTimeout, '--request-timeout');
+    if (out.requestTimeoutMs < 100) {
+      throw new NopeaError('input', {
+        message: `--request-timeout "${argv.requestTimeout}" is too short for any API request`,
+        hint: 'give at least 100ms, e.g. 10s (the default is 30s)',
+      });
+    }
+  }
+  return out;
+}
+
 /** Adds the selection, cluster and state flags. */
 export function withRunOptions<T>(y: Argv<T>) {
-  return withStateOptions(y)
+  return withClusterOptions(withStateOptions(y))
     .positional('paths', {
       type: 'string',
       array: true,
@@ -53,12 +95,6 @@ export function withRunOptions<T>(y: Argv<T>) {
       type: 'string',
       describe: 'namespace for namespaced objects that name none',
     })
-    .option('kubeconfig', {
-      requiresArg: true,
-      type: 'string',
-      describe: 'kubeconfig file (default: KUBECONFIG, ~/.kube/config, in-cluster)',
-    })
-    .option('context', { requiresArg: true, type: 'string', describe: 'kubeconfig context' })
     .option('kubectl', {
       requiresArg: true,
       type: 'string',
@@ -100,39 +136,37 @@ export function stateOptionsFrom(argv: {
 }
 
 /** The surface options from parsed flags. */
-export function runOptionsFrom(argv: {
-  paths?: string[] | undefined;
-  service?: string | undefined;
-  namespace?: string | undefined;
-  kubeconfig?: string | undefined;
-  context?: string | undefined;
-  stateBranch?: string | undefined;
-  stateRemote?: string | undefined;
-  kubectl?: string | undefined;
-}): RunOptions {
+export function runOptionsFrom(
+  argv: ClusterArgs & {
+    paths?: string[] | undefined;
+    service?: string | undefined;
+    namespace?: string | undefined;
+    stateBranch?: string | undefined;
+    stateRemote?: string | undefined;
+    kubectl?: string | undefined;
+  },
+): RunOptions {
   // Run from a CI job (`npx nopea` in a GitHub Actions step), the record names the run.
-  const out: RunOptions = { provenance: ciProvenance(process.env), ...stateOptionsFrom(argv) };
+  const out: RunOptions = {
+    provenance: ciProvenance(process.env),
+    ...stateOptionsFrom(argv),
+    ...clusterOptionsFrom(argv),
+  };
   if (argv.paths?.length) out.paths = argv.paths;
   if (argv.service) out.service = argv.service;
   if (argv.namespace) out.namespace = argv.namespace;
-  if (argv.kubeconfig) out.kubeconfig = argv.kubeconfig;
-  if (argv.context) out.context = argv.context;
   if (argv.kubectl) out.kubectl = argv.kubectl;
   return out;
 }
 
 /** The flags that say where a server's operations run (`nopea mcp`, `nopea serve`), each taking one value. */
 const SERVER_WHERE = {
-  kubeconfig: 'kubeconfig file (default: KUBECONFIG, ~/.kube/config, in-cluster)',
-  context: 'kubeconfig context',
   'state-branch': 'git branch holding the .nopea/ state (default: nopea-state)',
   'state-remote': 'git remote of the state branch (and of the refs a deploy names; default: origin)',
   kubectl: 'kubectl used to render kustomizations (default: NOPEA_KUBECTL or PATH)',
 } as const;
 
-export interface ServerWhereArgs {
-  kubeconfig?: string | undefined;
-  context?: string | undefined;
+export interface ServerWhereArgs extends ClusterArgs {
   stateBranch?: string | undefined;
   stateRemote?: string | undefined;
   kubectl?: string | undefined;
@@ -140,7 +174,7 @@ export interface ServerWhereArgs {
 
 /** Adds the flags of SERVER_WHERE; requests to the server can never change them. */
 export function withServerOptions<T>(y: Argv<T>): Argv<T & ServerWhereArgs> {
-  let parser: Argv<T> = y;
+  let parser: Argv<T> = withClusterOptions(y);
   for (const [flag, describe] of Object.entries(SERVER_WHERE)) {
     parser = parser.option(flag, { requiresArg: true, type: 'string', describe }) as unknown as Argv<T>;
   }
@@ -151,14 +185,22 @@ export function withServerOptions<T>(y: Argv<T>): Argv<T & ServerWhereArgs> {
  * A server's operation context: those flags, CI provenance, and where events and metrics go
  * (`NOPEA_EVENTS_URL`, `NOPEA_PUSHGATEWAY_URL`), all read here, by the interface.
  */
-export function serverContextFrom(argv: ServerWhereArgs): ServerWhereArgs &
+export function serverContextFrom(argv: ServerWhereArgs): ClusterTarget &
   TelemetryOptions & {
+    stateBranch?: string;
+    stateRemote?: string;
+    kubectl?: string;
     provenance: ReturnType<typeof ciProvenance>;
   } {
-  const context: ServerWhereArgs = {};
-  for (const key of ['kubeconfig', 'context', 'stateBranch', 'stateRemote', 'kubectl'] as const) {
+  const context: { stateBranch?: string; stateRemote?: string; kubectl?: string } = {};
+  for (const key of ['stateBranch', 'stateRemote', 'kubectl'] as const) {
     const value = argv[key];
     if (value) context[key] = value;
   }
-  return { provenance: ciProvenance(process.env), ...telemetryOptions({}, process.env), ...context };
+  return {
+    provenance: ciProvenance(process.env),
+    ...telemetryOptions({}, process.env),
+    ...clusterOptionsFrom(argv),
+    ...context,
+  };
 }

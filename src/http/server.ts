@@ -27,7 +27,7 @@ export interface ServeOptions {
   remote?: string;
   env: NodeJS.ProcessEnv;
   /** Bound on receiving a request (headers and body) from a client. */
-  requestTimeoutMs: number;
+  readTimeoutMs: number;
   lockWaitMs: number;
   maxBodyBytes?: number;
   log: (line: string) => void;
@@ -107,9 +107,9 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
     port: opts.port,
     serverOptions: {
       // A client that trickles its headers or body is cut off (408) instead of holding a socket.
-      headersTimeout: opts.requestTimeoutMs,
-      requestTimeout: opts.requestTimeoutMs,
-      connectionsCheckingInterval: Math.min(1000, opts.requestTimeoutMs),
+      headersTimeout: opts.readTimeoutMs,
+      requestTimeout: opts.readTimeoutMs,
+      connectionsCheckingInterval: Math.min(1000, opts.readTimeoutMs),
       keepAliveTimeout: 5000,
     },
   });

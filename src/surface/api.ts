@@ -17,6 +17,7 @@ import { ERROR_KINDS, errorJson, type Problem } from '../errors.js';
 import { STRATEGY_REQUESTS } from '../strategy/names.js';
 import { parseCanarySteps } from '../strategy/steps.js';
 import type { CiProvenance } from '../state/repository.js';
+import { clusterTarget, type ClusterTarget } from './cluster.js';
 import { diff, type DiffResult } from './diff.js';
 import { context, explain, memorySummary } from './explain.js';
 import { history, services, status } from './history.js';
@@ -28,10 +29,8 @@ import type { SyncEvent, SyncOptions, SyncResult } from './sync-types.js';
 import type { RolloutProgress } from '../progressive/monitor.js';
 
 /** Where and how an operation runs: the server's (or CLI's) settings, never taken from a request. */
-export interface OperationContext {
+export interface OperationContext extends ClusterTarget {
   cwd?: string;
-  kubeconfig?: string;
-  context?: string;
   stateBranch?: string;
   stateRemote?: string;
   kubectl?: string;
@@ -306,13 +305,6 @@ function stateOf(ctx: OperationContext) {
   return opts;
 }
 
-function clusterOf(ctx: OperationContext) {
-  const opts: { kubeconfig?: string; context?: string } = {};
-  if (ctx.kubeconfig !== undefined) opts.kubeconfig = ctx.kubeconfig;
-  if (ctx.context !== undefined) opts.context = ctx.context;
-  return opts;
-}
-
 /** A request's fields without the ones it left out (exactOptionalPropertyTypes). */
 function defined<T extends object>(value: T): { [K in keyof T]: Exclude<T[K], undefined> } {
   return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as never;
@@ -321,7 +313,7 @@ function defined<T extends object>(value: T): { [K in keyof T]: Exclude<T[K], un
 function runOptionsOf(req: z.infer<typeof DiffRequest> | z.infer<typeof SyncRequest>, ctx: OperationContext) {
   return {
     ...stateOf(ctx),
-    ...clusterOf(ctx),
+    ...clusterTarget(ctx),
     ...defined({
       service: req.service,
       namespace: req.namespace,
@@ -357,7 +349,7 @@ function syncOptionsOf(req: z.infer<typeof SyncRequest>, ctx: OperationContext):
 function moveOptionsOf(req: z.infer<typeof PromoteRequest>, ctx: OperationContext): RolloutRequest {
   const opts: RolloutRequest = {
     ...stateOf(ctx),
-    ...clusterOf(ctx),
+    ...clusterTarget(ctx),
     ...defined({
       service: req.service,
       deployId: req.deployId,
@@ -456,7 +448,7 @@ export const OPERATIONS = {
     run: async (req, ctx) => {
       const result = await health({
         ...stateOf(ctx),
-        ...clusterOf(ctx),
+        ...clusterTarget(ctx),
         ...defined({ service: req.service, signal: ctx.signal }),
       });
       return { status: healthStatus(result), result };

@@ -6,9 +6,8 @@
  * judged by its phase, as the rollout monitor reads it.
  */
 import type { KubeClient } from '../cluster/client.js';
-import { connect } from '../cluster/connect.js';
-import { discover } from '../cluster/discover.js';
 import { describeApiError, refusedBeforeWrite } from '../cluster/explain.js';
+import { openCluster, type ClusterTarget } from './cluster.js';
 import { getObject } from '../cluster/objects.js';
 import { liveTargets } from '../cluster/observe.js';
 import { NopeaError } from '../errors.js';
@@ -60,11 +59,9 @@ export interface HealthResult {
   stateCommit?: string;
 }
 
-export interface HealthOptions extends StateLocationOptions {
+export interface HealthOptions extends StateLocationOptions, ClusterTarget {
   /** One service (default: every service on the state branch). */
   service?: string;
-  kubeconfig?: string;
-  context?: string;
   signal?: AbortSignal;
 }
 
@@ -308,14 +305,8 @@ async function checkAll(opts: HealthOptions): Promise<HealthResult> {
   const result: HealthResult = { services: [], healthy: true };
   if (view.store.tip) result.stateCommit = view.store.tip;
   if (names.length === 0) return result;
-  const client = await connect({
-    ...(opts.kubeconfig ? { kubeconfig: opts.kubeconfig } : {}),
-    ...(opts.context ? { context: opts.context } : {}),
-  });
+  const { client, catalog } = await openCluster(opts);
   try {
-    const catalog = await discover(client).catch((err: unknown) => {
-      throw describeApiError(err, `API discovery at ${client.server}`);
-    });
     result.services = await Promise.all(
       names.map((service, i) => {
         const state = states[i]!;

@@ -7,17 +7,16 @@ import type { NopeaConfig, ServiceConfig } from '../source/config.js';
 import { invalidNamespace } from '../source/names.js';
 import type { CiProvenance } from '../state/repository.js';
 import type { StrategyRequest } from '../strategy/names.js';
+import type { ClusterTarget } from './cluster.js';
 
 /** Where the desired state and the cluster are, as given by flags, Action inputs or API calls. */
-export interface RunOptions {
+export interface RunOptions extends ClusterTarget {
   /** Directory inside the repository (default: the current directory). */
   cwd?: string;
   /** Manifest paths; default: the service's paths from nopea.yaml. */
   paths?: string[];
   service?: string;
   namespace?: string;
-  kubeconfig?: string;
-  context?: string;
   stateBranch?: string;
   stateRemote?: string;
   /** Plan against the state branch only, without a cluster. */

@@ -5,9 +5,6 @@
 import { realpath } from 'node:fs/promises';
 import path from 'node:path';
 import type { KubeClient } from '../cluster/client.js';
-import { connect } from '../cluster/connect.js';
-import { discover } from '../cluster/discover.js';
-import { describeApiError } from '../cluster/explain.js';
 import { dryRunAll, liveTargets, readLive } from '../cluster/observe.js';
 import { builtinCatalog, type ResourceCatalog } from '../resources/catalog.js';
 import { identify, type DesiredObject } from '../resources/identify.js';
@@ -23,6 +20,8 @@ import { DEFAULT_STATE_BRANCH, openState } from '../state/open.js';
 import type { StateStore } from '../state/store.js';
 import { repositoryRoot } from '../state/repository.js';
 import type { ServiceState } from '../state/reader.js';
+import { describeApiError } from '../cluster/explain.js';
+import { connectCluster, discoverCluster } from './cluster.js';
 import type { MemoryAt } from './memory.js';
 import { selectServices, type RunOptions, type ServiceSpec } from './options.js';
 import type { SyncOptions } from './sync-types.js';
@@ -141,17 +140,11 @@ export async function openRun(opts: RunOptions, timer = new StageTimer()): Promi
     loading.catch(() => undefined);
     manifests.set(spec.name, loading);
   }
-  const clientPromise = opts.offline ? undefined : connect(connectOptions(opts));
+  const clientPromise = opts.offline ? undefined : connectCluster(opts);
   const [store, client] = await Promise.all([timer.time('state', () => openState(storeOpts)), clientPromise]);
   let catalog = builtinCatalog();
   if (client) {
-    catalog = await timer.time('discovery', async () => {
-      try {
-        return await discover(client);
-      } catch (err) {
-        throw describeApiError(err, `API discovery at ${client.server}`);
-      }
-    });
+    catalog = await timer.time('discovery', () => discoverCluster(client));
   }
   const ctx: RunContext = { repoRoot, cwd, store, catalog, timer, services, manifests };
   if (client) ctx.client = client;
@@ -170,13 +163,6 @@ function loadOptions(
   if (kubectl) load.kubectl = kubectl;
   if (spec.kustomize) load.kustomize = spec.kustomize;
   return load;
-}
-
-function connectOptions(opts: RunOptions): Parameters<typeof connect>[0] {
-  const out: Parameters<typeof connect>[0] = {};
-  if (opts.kubeconfig) out.kubeconfig = opts.kubeconfig;
-  if (opts.context) out.context = opts.context;
-  return out;
 }
 
 /** Stage 5: the safety rails for a planned service, with the run's options (throws a guard error). */

@@ -6,9 +6,7 @@
  * run takes the Lease, makes the move, monitors to the next gate or the end, and records the outcome.
  */
 import { NopeaError, cancelledError } from '../errors.js';
-import { connect } from '../cluster/connect.js';
-import { discover } from '../cluster/discover.js';
-import { describeApiError } from '../cluster/explain.js';
+import { openCluster, type ClusterTarget } from './cluster.js';
 import { LEASE_TYPE, ServiceLock, holderIdentity } from '../cluster/lease.js';
 import { applyObject, getObject, patchObject } from '../cluster/objects.js';
 import {
@@ -34,14 +32,12 @@ import { DEFAULT_TIMEOUT_MS, openStateView, type StateLocationOptions, type Stat
 import { memoryAt, observationOf } from './memory.js';
 
 /** `eventsUrl`/`pushgatewayUrl` (TelemetryOptions): where the move's CDEvent and metrics go. */
-export interface RolloutRequest extends StateLocationOptions, TelemetryOptions {
+export interface RolloutRequest extends StateLocationOptions, TelemetryOptions, ClusterTarget {
   /** The deploy whose rollout to move; default: the service's current one. */
   deployId?: string;
   service?: string;
   /** Promote to 100% at once (every remaining gate), not just the current one. */
   full?: boolean;
-  kubeconfig?: string;
-  context?: string;
   /** Bound on monitoring after the move (to the next gate or the end). */
   timeoutMs?: number;
   wait?: boolean;
@@ -146,14 +142,8 @@ async function move(
   const { service, current } = await resolve(view, req);
   telemetry.serviceStarts(service);
   const rollout = current.rollout!;
-  const client = await connect({
-    ...(req.kubeconfig ? { kubeconfig: req.kubeconfig } : {}),
-    ...(req.context ? { context: req.context } : {}),
-  });
+  const { client, catalog } = await openCluster(req);
   try {
-    const catalog = await discover(client).catch((err: unknown) => {
-      throw describeApiError(err, `API discovery at ${client.server}`);
-    });
     const h: RolloutHandle = {
       client,
       types: kultaTypes(catalog),

@@ -9,12 +9,16 @@ import { formatDiagnosis } from '../../health/wait.js';
 import { health, healthStatus, type HealthResult, type ObjectHealthResult } from '../../surface/health.js';
 import { exitCodeOf } from '../../surface/outcome.js';
 import { reportError } from '../output.js';
-import { stateOptionsFrom, withStateOptions } from '../options.js';
+import {
+  clusterOptionsFrom,
+  stateOptionsFrom,
+  withClusterOptions,
+  withStateOptions,
+  type ClusterArgs,
+} from '../options.js';
 
-interface HealthArgs {
+interface HealthArgs extends ClusterArgs {
   service?: string;
-  kubeconfig?: string;
-  context?: string;
   output: 'text' | 'json';
   stateBranch?: string;
   stateRemote?: string;
@@ -55,20 +59,16 @@ export function healthCommand(setExit: (code: number) => void) {
     command: 'health [service]',
     describe: "check the live objects of a service's inventory (or of every service); changes nothing",
     builder: (y: Argv) =>
-      withStateOptions(y)
-        .positional('service', {
-          type: 'string',
-          describe: 'the service (default: every service on the state branch)',
-        })
-        .option('kubeconfig', { requiresArg: true, type: 'string', describe: 'kubeconfig file' })
-        .option('context', { requiresArg: true, type: 'string', describe: 'kubeconfig context' }),
+      withClusterOptions(withStateOptions(y)).positional('service', {
+        type: 'string',
+        describe: 'the service (default: every service on the state branch)',
+      }),
     handler: async (argv: HealthArgs) => {
       try {
         const result = await health({
           ...stateOptionsFrom(argv),
           ...(argv.service !== undefined ? { service: argv.service } : {}),
-          ...(argv.kubeconfig ? { kubeconfig: argv.kubeconfig } : {}),
-          ...(argv.context ? { context: argv.context } : {}),
+          ...clusterOptionsFrom(argv),
         });
         process.stdout.write(
           argv.output === 'json' ? `${JSON.stringify(result, null, 2)}\n` : healthText(result),

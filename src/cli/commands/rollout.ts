@@ -12,19 +12,20 @@ import { moveJson } from '../../surface/api.js';
 import { moveRollout, type RolloutRequest, type RolloutResult } from '../../surface/rollout.js';
 import { printProblems, reportError } from '../output.js';
 import {
+  clusterOptionsFrom,
   stateOptionsFrom,
   telemetryOptionsFrom,
+  withClusterOptions,
   withStateOptions,
   withTelemetryOptions,
+  type ClusterArgs,
 } from '../options.js';
 import { rolloutPosition } from '../../progressive/rollout.js';
 
-interface RolloutArgs {
+interface RolloutArgs extends ClusterArgs {
   deployId?: string;
   service?: string;
   full?: boolean;
-  kubeconfig?: string;
-  context?: string;
   timeout: string;
   wait: boolean;
   lockTimeout: string;
@@ -57,14 +58,12 @@ export function rolloutCommand(action: 'promote' | 'rollback', setExit: (code: n
         ? 'pass the gate a progressive rollout waits at (--full: every gate)'
         : 'roll a progressive rollout back to its stable template',
     builder: (y: Argv) => {
-      const base = withTelemetryOptions(withStateOptions(y))
+      const base = withClusterOptions(withTelemetryOptions(withStateOptions(y)))
         .positional('deploy-id', {
           type: 'string',
           describe: "the deploy (default: the service's current one)",
         })
         .option('service', { requiresArg: true, alias: 's', type: 'string', describe: 'service name' })
-        .option('kubeconfig', { requiresArg: true, type: 'string', describe: 'kubeconfig file' })
-        .option('context', { requiresArg: true, type: 'string', describe: 'kubeconfig context' })
         .option('timeout', {
           requiresArg: true,
           type: 'string',
@@ -99,6 +98,7 @@ export function rolloutCommand(action: 'promote' | 'rollback', setExit: (code: n
         const req: RolloutRequest = {
           ...stateOptionsFrom(argv),
           ...telemetryOptionsFrom(argv),
+          ...clusterOptionsFrom(argv),
           timeoutMs: parseDuration(argv.timeout, '--timeout'),
           lockTimeoutMs: parseDuration(argv.lockTimeout, '--lock-timeout'),
           wait: argv.wait,
@@ -111,8 +111,6 @@ export function rolloutCommand(action: 'promote' | 'rollback', setExit: (code: n
         if (argv.deployId) req.deployId = argv.deployId;
         if (argv.service) req.service = argv.service;
         if (argv.full) req.full = true;
-        if (argv.kubeconfig) req.kubeconfig = argv.kubeconfig;
-        if (argv.context) req.context = argv.context;
         const result = await moveRollout(action, req);
         process.stdout.write(
           argv.output === 'json' ? `${JSON.stringify(moveJson(result), null, 2)}\n` : text(result),

@@ -17,7 +17,7 @@ interface ServeArgs extends ServerWhereArgs {
   port: number;
   repo?: string;
   lockWait: string;
-  requestTimeout: string;
+  readTimeout: string;
 }
 
 const log = (line: string): void => {
@@ -28,7 +28,7 @@ const log = (line: string): void => {
 const STRING_OPTIONS: [string, string, string?][] = [
   ['repo', 'the git repository to deploy from (default: the current directory)'],
   ['lock-wait', 'how long a deploy waits for a lock another run holds before answering 409', '0s'],
-  ['request-timeout', 'how long a client may take to send a request (headers and body)', '30s'],
+  ['read-timeout', 'how long a client may take to send a request (headers and body)', '30s'],
 ];
 
 export function serveCommand(setExit: (code: number) => void): CommandModule<object, ServeArgs> {
@@ -73,7 +73,7 @@ export function serveCommand(setExit: (code: number) => void): CommandModule<obj
           context,
           env: process.env,
           lockWaitMs: parseDuration(argv.lockWait, '--lock-wait'),
-          requestTimeoutMs: parseDuration(argv.requestTimeout, '--request-timeout'),
+          readTimeoutMs: parseDuration(argv.readTimeout, '--read-timeout'),
           log,
         });
         await server.closed;

@@ -197,7 +197,7 @@ describe('nopea serve', () => {
 
   it('limits bodies (413) and cuts off a client that sends its request too slowly', async () => {
     const repo = await webRepo(ns.name);
-    const served = await serve(repo, ['--request-timeout', '2s']);
+    const served = await serve(repo, ['--read-timeout', '2s']);
     const doc = await openApi(served);
     const api = client(served, repo, doc);
     const big = await api.call('POST', '/api/deploy', {
