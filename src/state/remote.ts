@@ -3,9 +3,11 @@
  * publish a new commit with compare-and-swap (a push lease on a remote, `update-ref <new> <old>` for a
  * repository without one). A branch found missing is a first deploy, unless a tag of the same name
  * holds what should be the branch. The user's branches, remote-tracking refs, FETCH_HEAD and hooks are
- * never involved.
+ * never involved. A fetch that the network cut short is tried again (bounded); a push whose answer was
+ * lost is reported as such, for the store to find out from the branch whether it landed.
  */
 import { NopeaError } from '../errors.js';
+import { retry } from '../poll.js';
 import { GitCommandError, type Git } from './git.js';
 
 /** The branch the store works on, and how it is reached. */
@@ -69,6 +71,22 @@ const PROTECTED = /(protected branch|GH006|GH013|hook declined|repository rule v
 const UNREACHABLE =
   /(does not appear to be a git repository|could not read from remote repository|repository .*not found|could not resolve host|failed to connect|connection refused|connection timed out|unable to access)/i;
 
+/**
+ * What git prints when the transport failed rather than the remote refusing: an HTTP 5xx, a dropped
+ * or reset connection, a cut pack. Worth another attempt; for a push, whether it landed is unknown.
+ */
+const TRANSPORT_FAILURE =
+  /(RPC failed|remote end hung up|early EOF|unexpected disconnect|connection reset|connection was reset|returned error: 5\d\d|HTTP 5\d\d|empty reply from server|transfer closed|recv failure|send failure|SSL_read|SSL_write|index-pack failed|invalid index-pack output|bad pack header|unexpected end of file|broken pipe)/i;
+
+/** Whether a failed fetch or push failed in transit (see TRANSPORT_FAILURE); a timeout counts too. */
+export function isTransportFailure(err: unknown): boolean {
+  if (!(err instanceof GitCommandError)) return false;
+  return err.timedOut || TRANSPORT_FAILURE.test(err.output);
+}
+
+/** Transport failures of a fetch are tried again: at most 3 attempts within 20 s. */
+const FETCH_RETRY = { maxAttempts: 3, timeoutMs: 20_000, backoff: { initialMs: 250, maxMs: 2_000 } };
+
 function remoteError(target: BranchTarget, action: 'fetch' | 'push', err: unknown): NopeaError {
   const where = describeTarget(target);
   const detail = gitDetail(err);
@@ -113,18 +131,23 @@ export async function fetchTip(target: BranchTarget): Promise<string | undefined
   const ref = trackingRef(target);
   if (target.remote) {
     try {
-      await target.network.run([
-        'fetch',
-        '--quiet',
-        '--no-tags',
-        '--no-write-fetch-head',
-        '--recurse-submodules=no',
-        // Without this, git also updates refs/remotes/<remote>/<branch> when the configured refspec covers it.
-        '--refmap=',
-        ...(target.shallow ? ['--depth=1'] : []),
-        target.remote,
-        `+refs/heads/${target.branch}:${ref}`,
-      ]);
+      await retry(
+        () =>
+          target.network.run([
+            'fetch',
+            '--quiet',
+            '--no-tags',
+            '--no-write-fetch-head',
+            '--recurse-submodules=no',
+            // Without this, git also updates refs/remotes/<remote>/<branch> when the configured refspec covers it.
+            '--refmap=',
+            ...(target.shallow ? ['--depth=1'] : []),
+            target.remote!,
+            `+refs/heads/${target.branch}:${ref}`,
+          ]),
+        // A timed-out fetch already took its whole bound: only a cut one is tried again.
+        { ...FETCH_RETRY, retryable: (err) => isTransportFailure(err) && !(err as GitCommandError).timedOut },
+      );
     } catch (err) {
       if (err instanceof GitCommandError && /couldn't find remote ref/i.test(err.output)) {
         await refuseTagOnly(target);
@@ -194,24 +217,31 @@ export function isRaceRejection(detail: string): boolean {
 }
 
 /**
- * Moves the branch from `expected` (undefined: the branch must not exist) to `commit`. Returns false
- * when another writer moved it first; any other failure is an error naming the branch and what to check.
+ * How a publish ended: the branch is at the commit; another writer moved it first; or the push failed
+ * in transit (`lost`, with git's words), so the branch may or may not be at the commit — only reading
+ * it again tells.
+ */
+export type PublishOutcome = 'published' | 'raced' | { lost: string };
+
+/**
+ * Moves the branch from `expected` (undefined: the branch must not exist) to `commit`. Any failure
+ * other than a race or a push lost in transit is an error naming the branch and what to check.
  */
 export async function publishCommit(
   target: BranchTarget,
   commit: string,
   expected: string | undefined,
   message: string,
-): Promise<boolean> {
+): Promise<PublishOutcome> {
   const branchRef = `refs/heads/${target.branch}`;
   if (!target.remote) {
     // The all-zero old value means "must not exist"; its length follows the repository's hash.
     const old = expected ?? '0'.repeat(commit.length);
     try {
       await target.git.run(['update-ref', '-m', message, branchRef, commit, old]);
-      return true;
+      return 'published';
     } catch (err) {
-      if (isRaceRejection(gitDetail(err))) return false;
+      if (isRaceRejection(gitDetail(err))) return 'raced';
       throw localGitError(target, 'update', err);
     }
   }
@@ -229,12 +259,16 @@ export async function publishCommit(
       `${commit}:${branchRef}`,
     ]);
   } catch (err) {
-    if (isRaceRejection(gitDetail(err))) return false;
+    const detail = gitDetail(err);
+    if (isRaceRejection(detail)) return 'raced';
+    // A refusal the remote reported (rights, branch rules, a hook) is an answer: the push did not land.
+    const refused = /\[remote rejected\]|\[rejected\]/i.test(detail) || PERMISSION.test(detail);
+    if (!refused && isTransportFailure(err)) return { lost: detail };
     throw remoteError(target, 'push', err);
   }
   // Keep the private ref at what we just published, so the next read needs no fetch to see it.
   await target.git.run(['update-ref', trackingRef(target), commit]).catch((err: unknown) => {
     throw localGitError(target, 'record the pushed tip of', err);
   });
-  return true;
+  return 'published';
 }

@@ -4,6 +4,9 @@
  * tree); a commit is built on that tip with plumbing and published with compare-and-swap, and when
  * another run moved the branch first the tip is fetched again and the change built again on it: its
  * fixed files applied again, its derived files (`StateChange.derive`) computed again from the new tip.
+ * A push whose answer was lost in transit is settled the same way: the tip is fetched again and the
+ * change offered again, and a change that already landed changes nothing there (every file it writes
+ * is the same, so the tree is too): never a second commit, never a lost one.
  * Retries follow the one bounded loop (`poll.ts`). The user's checkout, index, HEAD and branches are
  * left untouched.
  *
@@ -20,7 +23,13 @@ import { STATE_FORMAT, type DeployRecord, type Graph } from './format.js';
 import type { Git } from './git.js';
 import { assertServiceName } from './layout.js';
 import type { ServiceState, StateReader } from './reader.js';
-import { describeTarget, localGitError, publishCommit, type BranchTarget } from './remote.js';
+import {
+  describeTarget,
+  localGitError,
+  publishCommit,
+  type BranchTarget,
+  type PublishOutcome,
+} from './remote.js';
 import { NO_TIP, readTip, TipReader } from './tip.js';
 
 /** The result of a published change. */
@@ -120,13 +129,19 @@ export class GitStateStore implements StateStore {
     assertServiceName(change.service);
     if (!change.message.trim()) throw new NopeaError('internal', 'a state commit needs a message');
     const { attempts, totalMs, baseDelayMs } = this.settings.retry;
+    let lost: string | undefined;
     const result = await poll<CommitResult>(
       async (attempt) => {
         if (attempt > 1) this.reader = await readTip(this.target, this.git);
-        const commit = await this.offer(change, this.reader);
-        return commit === false
-          ? { done: false, reason: 'another run moved the branch first' }
-          : { done: true, value: { commit, attempts: attempt } };
+        const offered = await this.offer(change, this.reader, true);
+        if (offered !== 'raced' && 'commit' in offered) {
+          return { done: true, value: { commit: offered.commit, attempts: attempt } };
+        }
+        lost = offered === 'raced' ? undefined : offered.lost;
+        return {
+          done: false,
+          reason: lost === undefined ? 'another run moved the branch first' : 'the push was cut short',
+        };
       },
       {
         timeoutMs: totalMs,
@@ -135,17 +150,35 @@ export class GitStateStore implements StateStore {
       },
     );
     if (result.ok) return result.value;
+    const where = describeTarget(this.target);
+    const tries = `${result.attempts} times in ${Math.round(result.elapsedMs / 1000)} s`;
+    if (lost !== undefined) {
+      // The last push may have landed after all: the branch says whether it did.
+      this.reader = await readTip(this.target, this.git);
+      const landed = await this.offer(change, this.reader, false);
+      if (landed !== 'raced' && 'commit' in landed)
+        return { commit: landed.commit, attempts: result.attempts };
+      throw new NopeaError('state', {
+        message: `could not record "${change.message}" on ${where}: the push was cut short ${tries} (${lost}), and the branch does not have it`,
+        hint: `check that remote ${this.target.remote} is reachable and healthy, then run again: the next run records what this one could not`,
+      });
+    }
     throw new NopeaError('state', {
-      message: `could not record "${change.message}" on ${describeTarget(this.target)}: other runs moved the branch first, ${result.attempts} times in ${Math.round(result.elapsedMs / 1000)} s`,
+      message: `could not record "${change.message}" on ${where}: other runs moved the branch first, ${tries}`,
       hint: 'many runs are writing the state branch at once; retry, or spread the runs out',
     });
   }
 
   /**
-   * Builds the change on `base` and offers it: the new tip, the unchanged tip (or '' on an empty
-   * branch) when the change changes nothing, or false when another run moved the branch first.
+   * Builds the change on `base` and offers it (when `push`): the new tip, the unchanged tip (or '' on
+   * an empty branch) when the change changes nothing there, else why it is not published: another run
+   * moved the branch first, the push was lost in transit, or (without `push`) it is not there yet.
    */
-  private async offer(change: StateChange, base: TipReader): Promise<string | false> {
+  private async offer(
+    change: StateChange,
+    base: TipReader,
+    push: boolean,
+  ): Promise<{ commit: string } | Exclude<PublishOutcome, 'published'>> {
     const { commit: tip, tree, hasFormat } = base.state;
     const parent = tip && tree ? { commit: tip, tree } : undefined;
     const derived = change.derive ? await change.derive(base) : {};
@@ -171,10 +204,12 @@ export class GitStateStore implements StateStore {
     }).catch((err: unknown) => {
       throw localGitError(this.target, 'build a commit for', err);
     });
-    if (!built) return parent?.commit ?? '';
-    if (!(await publishCommit(this.target, built.commit, parent?.commit, change.message))) return false;
+    if (!built) return { commit: parent?.commit ?? '' };
+    if (!push) return { lost: 'not on the branch' };
+    const outcome = await publishCommit(this.target, built.commit, parent?.commit, change.message);
+    if (outcome !== 'published') return outcome;
     const state = { commit: built.commit, tree: built.tree, format: STATE_FORMAT, hasFormat: true };
     this.reader = new TipReader(this.target, this.git, state);
-    return built.commit;
+    return { commit: built.commit };
   }
 }

@@ -482,8 +482,8 @@ function endToEnd(headers: http.IncomingHttpHeaders): http.OutgoingHttpHeaders {
   return Object.fromEntries(Object.entries(headers).filter(([name]) => !HOP_BY_HOP.has(name)));
 }
 
-/** mulberry32: a small deterministic PRNG, [0, 1). */
-function prng(seed: number): () => number {
+/** mulberry32: a small deterministic PRNG, [0, 1) (git-server.ts draws with it too). */
+export function prng(seed: number): () => number {
   let a = seed >>> 0;
   return () => {
     a = (a + 0x6d2b79f5) >>> 0;

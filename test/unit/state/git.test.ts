@@ -6,7 +6,7 @@ import {
   redactUrlCredentials,
   scrubSecrets,
 } from '../../../src/state/git.js';
-import { gitDetail, isRaceRejection } from '../../../src/state/remote.js';
+import { gitDetail, isRaceRejection, isTransportFailure } from '../../../src/state/remote.js';
 import { makeRepo, recordGitArgv } from '../../helpers/git.js';
 
 const sha = (c: string): string => c.repeat(40);
@@ -95,6 +95,30 @@ describe('push rejections', () => {
     'remote: Permission to acme/web.git denied to github-actions[bot].',
   ])('does not retry on %s', (line) => {
     expect(isRaceRejection(gitDetail(new GitCommandError('git push', 1, line, false)))).toBe(false);
+  });
+});
+
+describe('isTransportFailure', () => {
+  // What git 2.39 prints for each (test/cluster/git-server.ts's faults, verbatim).
+  it.each([
+    'error: RPC failed; HTTP 503 curl 22 The requested URL returned error: 503\nsend-pack: unexpected disconnect while reading sideband packet\nfatal: the remote end hung up unexpectedly\nEverything up-to-date',
+    'error: RPC failed; curl 52 Empty reply from server\nsend-pack: unexpected disconnect while reading sideband packet\nfatal: the remote end hung up unexpectedly',
+    'error: RPC failed; curl 18 transfer closed with outstanding read data remaining\nfatal: unable to write request to remote: Broken pipe',
+    "fatal: unable to access 'http://127.0.0.1:4000/remote.git/': Empty reply from server",
+  ])('is a failure in transit: %s', (output) => {
+    expect(isTransportFailure(new GitCommandError('git push', 1, output, false))).toBe(true);
+  });
+
+  it('counts a timeout, which may have landed', () => {
+    expect(isTransportFailure(new GitCommandError('git push', undefined, '', true))).toBe(true);
+  });
+
+  it.each([
+    ' ! [remote rejected] HEAD -> nopea-state (pre-receive hook declined)',
+    "remote: Permission to acme/web.git denied to github-actions[bot].\nfatal: unable to access 'https://github.com/acme/web.git/': The requested URL returned error: 403",
+    "fatal: 'nowhere' does not appear to be a git repository",
+  ])('is an answer, not a failure in transit: %s', (output) => {
+    expect(isTransportFailure(new GitCommandError('git push', 1, output, false))).toBe(false);
   });
 });
 
