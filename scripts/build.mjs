@@ -1,25 +1,21 @@
-// Bundles the CLI (dist/cli.js, a single ESM file with a shebang) and the GitHub Action (dist/action.js,
-// run by the runner's node24). `--check` rebuilds both into a temporary directory and fails when the
-// committed dist/ differs (stale bundle) or holds files the build no longer makes.
+// Bundles the CLI (dist/cli.js, an ESM entry with a shebang, and its chunks under dist/cli/) and the
+// GitHub Action (dist/action.js, one file, run by the runner's node24). `--check` rebuilds both into a
+// temporary directory and fails when the committed dist/ differs (stale bundle) or holds files the
+// build no longer makes.
 //
-// Start-up of the CLI: `nopea --help` must not pay for the Kubernetes client, git, YAML and zod, about
-// 1.7 MB of the 1.9 MB file. The command modules (src/cli/commands/*.ts, which src/cli/main.ts imports
-// dynamically) are first bundled on their own as CommonJS, then placed in the CLI bundle as one CommonJS
-// module: esbuild wraps that in a function that runs on the first command, so at start-up V8 only
-// pre-parses it and evaluates none of it.
+// Start-up of the CLI: every run pays for parsing and evaluating the code it loads, so a command loads
+// only its own (code splitting: src/cli/main.ts imports each command's module dynamically), and
+// `nopea --help` none of the Kubernetes client, git, YAML or zod.
 import { build } from 'esbuild';
 import { builtinModules, createRequire } from 'node:module';
 import { mkdtempSync, readFileSync, readdirSync, rmSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join, relative } from 'node:path';
 
 const check = process.argv.includes('--check');
 const outdir = check ? mkdtempSync(join(tmpdir(), 'nopea-dist-')) : 'dist';
-
-const entries = [
-  { in: 'src/cli/bin.ts', out: 'cli' },
-  { in: 'src/action/bin.ts', out: 'action' },
-];
+// Chunk names carry content hashes: a build starts from an empty dist/, or old chunks would stay.
+if (!check) rmSync(outdir, { recursive: true, force: true });
 
 const builtins = new Set(builtinModules);
 
@@ -81,53 +77,37 @@ const zodEnglishOnly = {
   },
 };
 
-const commandNames = readdirSync('src/cli/commands')
-  .filter((f) => f.endsWith('.ts'))
-  .map((f) => f.slice(0, -3))
-  .sort();
-
-const commandsBundle = (
-  await build({
-    stdin: {
-      contents: commandNames.map((n) => `export * as ${n} from './src/cli/commands/${n}.ts';`).join('\n'),
-      resolveDir: '.',
-      loader: 'ts',
-    },
-    write: false,
-    bundle: true,
-    platform: 'node',
-    format: 'cjs',
-    target: 'node20.19',
-    plugins: [zodEnglishOnly],
-    // Minified once, in the CLI bundle: minifying twice makes esbuild warn about its own output.
-    minify: false,
-    legalComments: 'eof',
-    logLevel: 'warning',
-  })
-).outputFiles[0].text;
-
-/** `./commands/<name>.js` imported by src/cli/main.ts → that command's part of the lazy CommonJS module. */
-const lazyCommands = {
-  name: 'lazy-commands',
+/**
+ * nopea takes one thing from the Kubernetes client: `KubeConfig` (kubeconfig files, contexts, auth
+ * plugins). The package's index loads the whole generated API with it (a thousand model and API
+ * classes, half of the client's bundle and tens of milliseconds at start-up), and so does config.js
+ * for two helpers of the generated `ApiClient`s nopea never makes. The index resolves to config.js,
+ * and config.js's import of the generated code to just those two helpers. src/cluster/connect.ts is
+ * the one importer, of `KubeConfig` alone.
+ */
+const kubeConfigOnly = {
+  name: 'kube-config-only',
   setup(b) {
-    b.onResolve({ filter: /^\.\/commands\/[\w-]+\.js$/ }, (args) => {
-      if (!args.importer.endsWith(join('src', 'cli', 'main.ts'))) return undefined;
-      const name = args.path.slice('./commands/'.length, -'.js'.length);
-      if (!commandNames.includes(name)) return undefined;
-      return { path: name, namespace: 'cli-command' };
+    const dist = join(dirname(createRequire(import.meta.url).resolve('@kubernetes/client-node')));
+    b.onResolve({ filter: /^@kubernetes\/client-node$/ }, () => ({ path: join(dist, 'config.js') }));
+    b.onResolve({ filter: /^\.\/gen\/index\.js$/ }, (args) => {
+      if (args.importer !== join(dist, 'config.js')) return undefined;
+      return {
+        path: 'client-node/gen-for-config.js',
+        namespace: 'kube-config-only',
+        pluginData: { dir: join(dist, 'gen') },
+      };
     });
-    b.onLoad({ filter: /.*/, namespace: 'cli-command' }, (args) => ({
-      contents: `module.exports = require('nopea-cli-commands')[${JSON.stringify(args.path)}];`,
+    b.onLoad({ filter: /.*/, namespace: 'kube-config-only' }, (args) => ({
+      contents:
+        "export { createConfiguration } from './configuration.js';\nexport { ServerConfiguration } from './servers.js';",
+      resolveDir: args.pluginData.dir,
       loader: 'js',
     }));
-    b.onResolve({ filter: /^nopea-cli-commands$/ }, () => ({ path: 'commands', namespace: 'cli-commands' }));
-    b.onLoad({ filter: /.*/, namespace: 'cli-commands' }, () => ({ contents: commandsBundle, loader: 'js' }));
   },
 };
 
-await build({
-  entryPoints: entries,
-  outdir,
+const common = {
   bundle: true,
   platform: 'node',
   format: 'esm',
@@ -135,25 +115,44 @@ await build({
   target: 'node20.19',
   minify: true,
   legalComments: 'eof',
-  plugins: [lazyCommands, zodEnglishOnly, lazyBuiltins],
-  // The commands module is dependency code that esbuild would otherwise lint as ours.
-  logOverride: { 'equals-negative-zero': 'silent' },
+  plugins: [kubeConfigOnly, zodEnglishOnly, lazyBuiltins],
   banner: {
     // Some dependencies still call require(), and so do the lazy built-ins: give ESM output a real one.
     js: "import { createRequire as __nopeaCreateRequire } from 'node:module'; const require = __nopeaCreateRequire(import.meta.url);",
   },
   logLevel: 'warning',
+};
+
+// The CLI: an entry that parses the command line, and chunks under dist/cli/ that src/cli/main.ts
+// imports for the command named, so a command loads only the code it uses (`sync` never loads the MCP
+// SDK, hono or prom-client) and `--help` none of it.
+await build({
+  ...common,
+  entryPoints: [{ in: 'src/cli/bin.ts', out: 'cli' }],
+  outdir,
+  splitting: true,
+  chunkNames: 'cli/[name]-[hash]',
 });
+// The Action runs one operation per step: one file.
+await build({ ...common, entryPoints: [{ in: 'src/action/bin.ts', out: 'action' }], outdir });
+
+/** Every file under `dir`, as paths relative to it. */
+function filesUnder(dir) {
+  return readdirSync(dir, { recursive: true, withFileTypes: true })
+    .filter((e) => e.isFile())
+    .map((e) => relative(dir, join(e.parentPath, e.name)))
+    .sort();
+}
 
 if (check) {
   const stale = [];
-  const built = readdirSync(outdir);
+  const built = filesUnder(outdir);
   for (const name of built) {
     const committed = join('dist', name);
     if (!existsSync(committed) || !readFileSync(committed).equals(readFileSync(join(outdir, name))))
       stale.push(committed);
   }
-  for (const name of existsSync('dist') ? readdirSync('dist') : []) {
+  for (const name of existsSync('dist') ? filesUnder('dist') : []) {
     if (!built.includes(name)) stale.push(`dist/${name} (no longer built)`);
   }
   rmSync(outdir, { recursive: true, force: true });

@@ -9,7 +9,7 @@ import http from 'node:http';
 import https from 'node:https';
 import os from 'node:os';
 import path from 'node:path';
-import { KubeConfig } from '@kubernetes/client-node';
+import type { KubeConfig } from '@kubernetes/client-node';
 import { NopeaError, errorMessage } from '../errors.js';
 import { KubeClient, type ClientOptions, type Transport } from './client.js';
 
@@ -22,10 +22,15 @@ export interface ConnectOptions {
   client?: ClientOptions;
 }
 
+type KubeConfigClass = typeof import('@kubernetes/client-node').KubeConfig;
+
 const SA_DIR = '/var/run/secrets/kubernetes.io/serviceaccount';
 
 /** Which kubeconfig sources exist, in kubectl's order of precedence, and what was tried. */
-function loadKubeConfig(opts: ConnectOptions): { kc: KubeConfig; source: string } {
+function loadKubeConfig(
+  KubeConfig: KubeConfigClass,
+  opts: ConnectOptions,
+): { kc: KubeConfig; source: string } {
   const env = opts.env ?? process.env;
   const kc = new KubeConfig();
   const tried: string[] = [];
@@ -97,7 +102,10 @@ function loadKubeConfig(opts: ConnectOptions): { kc: KubeConfig; source: string 
 
 /** Builds a client for the selected cluster and context. */
 export async function connect(opts: ConnectOptions = {}): Promise<KubeClient> {
-  const { kc, source } = loadKubeConfig(opts);
+  // Loaded here, not at start-up: the client's code (auth plugins included) is evaluated while the
+  // run's other first steps (the state fetch, reading manifests) are already under way.
+  const { KubeConfig } = await import('@kubernetes/client-node');
+  const { kc, source } = loadKubeConfig(KubeConfig, opts);
   if (opts.context) {
     if (!kc.getContextObject(opts.context)) {
       const known = kc.getContexts().map((c) => c.name);

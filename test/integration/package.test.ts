@@ -78,11 +78,17 @@ describe('the published package', () => {
     const packed = await exec('npm', ['pack', '--json', '--pack-destination', root], repoRoot, env);
     expect(packed.code, packed.stderr).toBe(0);
     const [info] = JSON.parse(packed.stdout) as { filename: string; files: { path: string }[] }[];
-    // Only the bundle and the package's documents ship: no sources, no Action bundle.
+    // Only the bundle (its entry and the chunks its commands load) and the package's documents ship:
+    // no sources, no Action bundle.
     const shipped = info!.files.map((f) => f.path);
     expect(shipped).toContain('dist/cli.js');
+    expect(shipped.filter((f) => /^dist\/cli\/[\w-]+\.js$/.test(f)).length).toBeGreaterThan(5);
     expect(
-      shipped.filter((f) => !['dist/cli.js', 'package.json', 'README.md', 'LICENSE'].includes(f)),
+      shipped.filter(
+        (f) =>
+          !['dist/cli.js', 'package.json', 'README.md', 'LICENSE'].includes(f) &&
+          !/^dist\/cli\/[\w-]+\.js$/.test(f),
+      ),
     ).toEqual([]);
     app = path.join(root, 'app');
     await mkdir(app);
@@ -102,7 +108,10 @@ describe('the published package', () => {
   it('installs nothing but itself', async () => {
     const modules = (await readdir(path.join(app, 'node_modules'))).filter((n) => !n.startsWith('.'));
     expect(modules).toEqual(['nopea']);
-    expect(await readdir(path.join(app, 'node_modules', 'nopea', 'dist'))).toEqual(['cli.js']);
+    expect((await readdir(path.join(app, 'node_modules', 'nopea', 'dist'))).sort()).toEqual([
+      'cli',
+      'cli.js',
+    ]);
   });
 
   it('runs `npx nopea --help`', async () => {

@@ -1,0 +1,2 @@
+import { createRequire as __nopeaCreateRequire } from 'node:module'; const require = __nopeaCreateRequire(import.meta.url);
+var r=class{stopping=new AbortController;hurrying=new AbortController;received=0;get signal(){return this.stopping.signal}get hurry(){return this.hurrying.signal}cancel(){return this.received++,this.received===1?(this.stopping.abort(),"stop"):(this.hurrying.abort(),"hurry")}};export{r as a};

@@ -1,0 +1,23 @@
+import { createRequire as __nopeaCreateRequire } from 'node:module'; const require = __nopeaCreateRequire(import.meta.url);
+import{d as $}from"./chunk-SKDSJPQR.js";import{a as c,f as p,g as l,h as v}from"./chunk-SIS2SL4U.js";import{Ea as m,Fa as d,Ga as u}from"./chunk-RSZZB3UC.js";import"./chunk-TTLTULV5.js";import"./chunk-5L534FRX.js";import{f as y,g}from"./chunk-J3SKXTGI.js";import{i as r}from"./chunk-WJXSYMGM.js";import"./chunk-UL6TFJ6E.js";import"./chunk-ONE722YA.js";import"./chunk-OFGOZW76.js";function o(t,e){return{command:t.command,describe:t.describe,builder:n=>t.builder(y(n)),handler:async n=>{try{let s=await t.run(g(n),n);for(let w of t.warnings?.(s)??[])process.stderr.write(`warning: ${w}
+`);process.stdout.write(n.output==="json"?`${JSON.stringify(s,null,2)}
+`:t.text(s)),e(0)}catch(s){e($(s,n.output))}}}}function f(t){return{service:t.service??"",...t.namespace?{namespace:t.namespace}:{}}}var i=t=>t.positional("service",{type:"string",demandOption:!0,describe:"service name"}),h=t=>t.option("namespace",{requiresArg:!0,alias:"n",type:"string",describe:"namespace (default: nopea.yaml's, else the service's last deploy's)"}),b=t=>c(Date.now()-Date.parse(t)),a=t=>t.toFixed(2);function k(t){return o({command:"history <service>",describe:"list the deploys of a service, newest first",builder:e=>i(e).option("limit",{requiresArg:!0,type:"number",describe:"at most this many deploys"}),run:(e,n)=>m({...e,service:f(n).service,...n.limit?{limit:n.limit}:{}}),text:e=>e.deploys.length===0?`${e.service}: no deploys recorded
+`:`${e.deploys.map(n=>[n.deployId,n.finishedAt,(n.commit??"-").slice(0,12),n.strategy.name,n.outcome.padEnd(9),r(n.durationMs).padStart(7),n.errorKinds.join(",")||"-"].join("  ")).join(`
+`)}
+`},t)}function C(t){return o({command:"status <service>",describe:"show a service's current deploy and how its last one ended",builder:i,run:(e,n)=>d({...e,service:f(n).service}),text:e=>`${e.service}${e.namespace?` (${e.namespace})`:""}: deploy ${e.current.deployId} ${e.current.status}, updated ${e.current.updatedAt}${e.last?`
+last deploy: ${e.last.outcome}${e.last.errorKinds.length?` (${e.last.errorKinds.join(", ")})`:""}, ${e.last.strategy.name}, took ${r(e.last.durationMs)}`:""}
+`},t)}function D(t){return o({command:"services",describe:"list every service on the state branch",builder:e=>e,run:e=>u(e),text:e=>e.services.length===0?`no services on the state branch yet
+`:`${e.services.map(n=>[n.service,n.namespace||"-",n.lastOutcome??"-",n.lastDeployAt??"-",n.strategy??"-"].join("  ")).join(`
+`)}
+`},t)}function K(t){return o({command:"context <service>",describe:"show what memory knows about a service: failure patterns, outcomes, recommendations",builder:e=>h(i(e)),run:(e,n)=>p({...e,service:n.service,...n.namespace?{namespace:n.namespace}:{}}),warnings:e=>e.warning?[e.warning]:[],text:e=>{if(!e.known)return`${e.service}${e.namespace?` in ${e.namespace}`:""}: no deploys in memory yet
+`;let n=[`${e.service} in ${e.namespace||"(no namespace)"}:`];e.successRate!==void 0&&n.push(`  last ${e.recentOutcomes.length} deploys: ${Math.round(e.successRate*100)}% succeeded`),e.meanDurationMs!==void 0&&n.push(`  mean duration: ${r(e.meanDurationMs)}`);for(let s of e.failurePatterns)n.push(`  ${s.errorKind} in ${s.namespace}: confidence ${a(s.confidence)}, ${s.observations} observation(s), last seen ${b(s.lastSeen)}${s.sameNamespace?"":" (another namespace: information)"}`);for(let s of e.deployedWith)n.push(`  often deployed with ${s.service} (${s.count} time(s))`);for(let s of e.recommendations)n.push(`  - ${s}`);return`${n.join(`
+`)}
+`}},t)}function M(t){return o({command:"explain <service>",describe:"say which strategy --strategy auto would choose now, and why",builder:e=>h(i(e)),run:(e,n)=>l({...e,service:n.service,...n.namespace?{namespace:n.namespace}:{}}),warnings:e=>e.context.warning?[e.context.warning]:[],text:e=>`auto would deploy ${e.service}${e.namespace?` in ${e.namespace}`:""} with ${e.strategy} (threshold ${a(e.threshold)}):
+${e.reasons.map(n=>`  - ${n}`).join(`
+`)}
+`},t)}function q(t){return o({command:"memory",describe:"show the size of nopea's memory and the top risks across services",builder:e=>e,run:e=>v(e),warnings:e=>e.warning?[e.warning]:[],text:e=>`memory: ${e.nodes} nodes, ${e.edges} relations, ${e.evidence} pieces of evidence, ${e.observations} deploys observed
+${e.topRisks.length?`top risks:
+${e.topRisks.map(n=>`  ${n.service} in ${n.namespace}: ${n.errorKind}, confidence ${a(n.confidence)}, ${n.observations} observation(s), last seen ${b(n.lastSeen)}`).join(`
+`)}
+`:`no failure patterns
+`}`},t)}export{K as contextCommand,M as explainCommand,k as historyCommand,q as memoryCommand,D as servicesCommand,C as statusCommand};
