@@ -39,6 +39,8 @@ export interface Response<T = unknown> {
   status: number;
   body: T;
   headers: http.IncomingHttpHeaders;
+  /** Which attempt answered (1 unless a transient failure was retried): a write may have landed before. */
+  attempt?: number;
 }
 
 export interface ClientOptions {
@@ -178,8 +180,9 @@ export class KubeClient {
     this.stats.byVerb[opts.verb]++;
     const attemptMs = opts.timeoutMs ?? this.timeoutMs;
     return retry(
-      async () => {
+      async (attempt) => {
         const res = await this.limiter.run(() => this.observed<T>(opts, attemptMs));
+        if (attempt > 1) res.attempt = attempt;
         if (res.status >= 200 && res.status < 300) return res;
         if (opts.allow?.includes(res.status)) return res;
         throw ApiError.fromResponse(opts.method, this.pathWithQuery(opts), res.status, res.body, res.headers);

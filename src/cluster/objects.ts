@@ -5,6 +5,7 @@
 import type { ResourceType } from '../resources/catalog.js';
 import { FIELD_MANAGER, type KubeObject } from '../resources/object.js';
 import type { KubeClient } from './client.js';
+import { ApiError } from './errors.js';
 
 /** `/apis/apps/v1/namespaces/web/deployments/api` and friends. */
 export function resourcePath(type: ResourceType, namespace?: string, name?: string): string {
@@ -122,7 +123,11 @@ export async function patchObject(
   return res.body;
 }
 
-/** POST a new object; returns it as the server stored it. */
+/**
+ * POST a new object; returns it as the server stored it. A create is not idempotent: when an attempt
+ * was retried after its answer was lost and the retry finds the name taken, the object is the one the
+ * lost attempt created if nopea created it, and is returned; any other conflict is thrown.
+ */
 export async function createObject(
   client: KubeClient,
   type: ResourceType,
@@ -134,8 +139,28 @@ export async function createObject(
     query: { fieldManager: FIELD_MANAGER },
     body: object,
     verb: 'create',
+    allow: [409],
   });
-  return res.body;
+  if (res.status !== 409) return res.body;
+  if ((res.attempt ?? 1) > 1) {
+    const existing = await getObject(
+      client,
+      type,
+      object.metadata.namespace ?? '',
+      object.metadata.name ?? '',
+    );
+    const managers =
+      (existing?.metadata.managedFields as { manager?: string; operation?: string }[] | undefined) ?? [];
+    if (existing && managers.some((m) => m.manager === FIELD_MANAGER && m.operation === 'Update'))
+      return existing;
+  }
+  throw ApiError.fromResponse(
+    'POST',
+    resourcePath(type, object.metadata.namespace),
+    409,
+    res.body,
+    res.headers,
+  );
 }
 
 export type PropagationPolicy = 'Foreground' | 'Background' | 'Orphan';
