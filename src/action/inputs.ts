@@ -9,6 +9,7 @@
 import path from 'node:path';
 import { NopeaError, type Problem } from '../errors.js';
 import { parseDuration } from '../duration.js';
+import { parseRequestTimeout } from '../surface/cluster.js';
 import { parsePruneLimit, type PruneLimit } from '../apply/guard.js';
 import type { CiProvenance } from '../state/repository.js';
 import { STRATEGY_REQUESTS, type StrategyRequest } from '../strategy/names.js';
@@ -33,6 +34,7 @@ export const DISPATCHABLE = [
   'deploy-id',
   'full',
   'timeout',
+  'request-timeout',
   'force-conflicts',
   'max-prune',
 ] as const;
@@ -58,6 +60,8 @@ export interface ActionInputs {
   prune?: boolean;
   wait: boolean;
   timeoutMs?: number;
+  /** Deadline of one API request attempt (`request-timeout`). */
+  requestTimeoutMs?: number;
   forceConflicts: boolean;
   maxPrune?: PruneLimit;
   /** Unset: nopea.yaml, then memory decide (`auto`). */
@@ -182,6 +186,10 @@ export function resolveInputs(
   };
   const timeout = get('timeout');
   if (timeout) collect(() => (inputs.timeoutMs = parseDuration(timeout, 'input timeout')));
+  const requestTimeout = get('request-timeout');
+  if (requestTimeout) {
+    collect(() => (inputs.requestTimeoutMs = parseRequestTimeout(requestTimeout, 'input request-timeout')));
+  }
   const strategy = get('strategy');
   if (strategy) {
     const known = STRATEGY_REQUESTS.find((r) => r === strategy);
@@ -245,6 +253,7 @@ export function toSyncOptions(inputs: ActionInputs, ctx: ActionContext): SyncOpt
     return opts;
   }
   if (ctx.kubeconfigPath) opts.kubeconfig = ctx.kubeconfigPath;
+  if (inputs.requestTimeoutMs !== undefined) opts.requestTimeoutMs = inputs.requestTimeoutMs;
   if (inputs.command === 'sync') {
     opts.dryRun = inputs.dryRun;
     opts.wait = inputs.wait;

@@ -249,6 +249,7 @@ export async function runAction(): Promise<number> {
       if (ctx.kubeconfigPath) req.kubeconfig = ctx.kubeconfigPath;
       if (inputs.context) req.context = inputs.context;
       if (inputs.timeoutMs !== undefined) req.timeoutMs = inputs.timeoutMs;
+      if (inputs.requestTimeoutMs !== undefined) req.requestTimeoutMs = inputs.requestTimeoutMs;
       req.onProgress = (service, p) =>
         core.info(
           `${service}: rollout ${rolloutPosition(p.view, ' ')}${p.view.atGate ? ', waiting at a gate' : ''}`,

@@ -2,9 +2,7 @@
  * Flags shared by the commands: which manifests, which service, which cluster, which state branch.
  */
 import type { Argv } from 'yargs';
-import { parseDuration } from '../duration.js';
-import { NopeaError } from '../errors.js';
-import type { ClusterTarget } from '../surface/cluster.js';
+import { parseRequestTimeout, type ClusterTarget } from '../surface/cluster.js';
 import type { RunOptions } from '../surface/options.js';
 import type { StateLocationOptions } from '../surface/prepare.js';
 import { ciProvenance } from '../state/repository.js';
@@ -64,13 +62,7 @@ export function clusterOptionsFrom(argv: ClusterArgs): ClusterTarget {
   if (argv.kubeconfig) out.kubeconfig = argv.kubeconfig;
   if (argv.context) out.context = argv.context;
   if (argv.requestTimeout !== undefined) {
-    out.requestTimeoutMs = parseDuration(argv.requestTimeout, '--request-timeout');
-    if (out.requestTimeoutMs < 100) {
-      throw new NopeaError('input', {
-        message: `--request-timeout "${argv.requestTimeout}" is too short for any API request`,
-        hint: 'give at least 100ms, e.g. 10s (the default is 30s)',
-      });
-    }
+    out.requestTimeoutMs = parseRequestTimeout(argv.requestTimeout, '--request-timeout');
   }
   return out;
 }

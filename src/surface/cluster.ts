@@ -3,6 +3,8 @@
  * API request may take, then discovery of what the cluster serves (once per run).
  */
 import type { KubeClient } from '../cluster/client.js';
+import { parseDuration } from '../duration.js';
+import { NopeaError } from '../errors.js';
 import { connect, type ConnectOptions } from '../cluster/connect.js';
 import { discover } from '../cluster/discover.js';
 import { describeApiError } from '../cluster/explain.js';
@@ -18,6 +20,18 @@ export interface ClusterTarget {
    * that runs out is retried like a dropped connection, within the client's attempt bound.
    */
   requestTimeoutMs?: number;
+}
+
+/** `--request-timeout` / the `request-timeout` input: a duration of at least 100 ms (`what` names it). */
+export function parseRequestTimeout(value: string, what: string): number {
+  const ms = parseDuration(value, what);
+  if (ms < 100) {
+    throw new NopeaError('input', {
+      message: `${what} "${value}" is too short for any API request`,
+      hint: 'give at least 100ms, e.g. 10s (the default is 30s)',
+    });
+  }
+  return ms;
 }
 
 /** A client for the target's cluster (no request sent yet). */
