@@ -18,6 +18,8 @@ export interface Run {
   stdout: string;
   stderr: string;
   maxRssMb?: number;
+  /** CPU time of the command (user + system), ms; measured with the peak memory. */
+  cpuMs?: number;
 }
 
 export interface Target {
@@ -42,16 +44,16 @@ export function check(name: string, value: number, limit: number, unit: string, 
 
 export const hasTime = fs.existsSync('/usr/bin/time');
 
-/** Runs a command, timing it from outside; with /usr/bin/time it also reports peak memory. */
+/** Runs a command, timing it from outside; with /usr/bin/time it also reports peak memory and CPU time. */
 export function run(
   cmd: string,
   args: string[],
-  opts: { cwd: string; env?: NodeJS.ProcessEnv; memory?: boolean },
+  opts: { cwd: string; env?: NodeJS.ProcessEnv; memory?: boolean; timeoutMs?: number },
 ): Promise<Run> {
   return new Promise((resolve, reject) => {
     const useTime = Boolean(opts.memory && hasTime);
     const rssFile = useTime ? path.join(os.tmpdir(), `nopea-bench-rss-${process.pid}-${Date.now()}`) : '';
-    const argv = useTime ? ['-f', '%M', '-o', rssFile, cmd, ...args] : args;
+    const argv = useTime ? ['-f', '%M %U %S', '-o', rssFile, cmd, ...args] : args;
     const start = performance.now();
     const child = spawn(useTime ? '/usr/bin/time' : cmd, argv, {
       cwd: opts.cwd,
@@ -62,14 +64,17 @@ export function run(
     let stderr = '';
     child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
     child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    const timer = setTimeout(() => child.kill('SIGKILL'), 600_000);
+    const timer = setTimeout(() => child.kill('SIGKILL'), opts.timeoutMs ?? 600_000);
     child.on('error', reject);
     child.on('close', (code) => {
       clearTimeout(timer);
       const ms = performance.now() - start;
       const result: Run = { ms, code: code ?? 1, stdout, stderr };
       if (useTime && fs.existsSync(rssFile)) {
-        result.maxRssMb = Number(fs.readFileSync(rssFile, 'utf8').trim().split('\n').pop()) / 1024;
+        // The last line: a killed command's has a line about the signal before it.
+        const [kib, user, system] = fs.readFileSync(rssFile, 'utf8').trim().split('\n').pop()!.split(' ');
+        result.maxRssMb = Number(kib) / 1024;
+        result.cpuMs = Math.round((Number(user) + Number(system)) * 1000);
         fs.rmSync(rssFile, { force: true });
       }
       resolve(result);
@@ -77,7 +82,31 @@ export function run(
   });
 }
 
-export function must(r: Run, what: string): Run {
+const clockTicks = (() => {
+  try {
+    return Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100;
+  } catch {
+    return 100;
+  }
+})();
+
+/** CPU time (user + system) the processes have used so far, ms, from /proc (0 for one that is gone). */
+export function cpuOf(pids: number[]): number {
+  let ticks = 0;
+  for (const pid of pids) {
+    try {
+      // Fields after the command name in parentheses: utime and stime are the 12th and 13th.
+      const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      ticks += Number(fields[11]) + Number(fields[12]);
+    } catch {
+      // gone, or not Linux
+    }
+  }
+  return Math.round((ticks * 1000) / clockTicks);
+}
+
+export function must<T extends Run>(r: T, what: string): T {
   if (r.code !== 0) throw new Error(`${what} exited ${r.code}\n${r.stderr.slice(-3000)}`);
   return r;
 }
@@ -106,6 +135,61 @@ export function requestsOf(r: Run): Record<string, number> {
   return parsed.requests ?? {};
 }
 
+/** One stage of a run and how long it took, as nopea's `-o json` `stages` list them. */
+export interface StageTiming {
+  name: string;
+  ms: number;
+}
+
+/** Where one nopea run's wall time went, from its `-o json` `startupMs` and `stages`. */
+export interface StageBreakdown {
+  wallMs: number;
+  /** Process start to the command running (Node, module loading, argument parsing). */
+  startupMs: number;
+  /** The run's own stages before any service (state, discovery, ...), in order. */
+  run: StageTiming[];
+  /** The service's stages (plan, lock, apply, wait, record, ...), in order; a name can repeat. */
+  service: StageTiming[];
+  /** Wall time in no stage: output, exit, and what the stages do not cover. */
+  otherMs: number;
+}
+
+/** The stage breakdown of a `nopea sync|diff -o json` run (every service's stages, in order). */
+export function stagesOf(r: Run): StageBreakdown {
+  const parsed = JSON.parse(r.stdout) as {
+    startupMs?: number;
+    stages?: StageTiming[];
+    services?: { stages?: StageTiming[] }[];
+  };
+  const startupMs = parsed.startupMs ?? 0;
+  const runStages = parsed.stages ?? [];
+  const service = (parsed.services ?? []).flatMap((s) => s.stages ?? []);
+  const staged = [...runStages, ...service].reduce((n, s) => n + s.ms, 0);
+  const wallMs = Math.round(r.ms);
+  return { wallMs, startupMs, run: runStages, service, otherMs: wallMs - startupMs - staged };
+}
+
+/** Milliseconds per stage name, summed over its repeats, in first-seen order. */
+export function stageTotals(stages: StageTiming[]): Record<string, number> {
+  const totals: Record<string, number> = {};
+  for (const s of stages) totals[s.name] = (totals[s.name] ?? 0) + s.ms;
+  return totals;
+}
+
+/**
+ * `startup 540, run [state 210, discovery 26], service [plan 257+75, apply 126, ...], other 276 (ms)`:
+ * a name's repeats joined with +, stages of 0 ms left out.
+ */
+export function formatBreakdown(b: StageBreakdown): string {
+  const list = (stages: StageTiming[]): string => {
+    const byName = new Map<string, number[]>();
+    for (const s of stages) if (s.ms > 0) byName.set(s.name, [...(byName.get(s.name) ?? []), s.ms]);
+    return [...byName].map(([name, ms]) => `${name} ${ms.join('+')}`).join(', ') || '-';
+  };
+  const service = b.service.length > 0 ? `, service [${list(b.service)}]` : '';
+  return `startup ${b.startupMs}, run [${list(b.run)}]${service}, other ${b.otherMs} (ms)`;
+}
+
 /** kubectl's own request count, from its `-v=6` request log lines. */
 export function kubectlRequests(stderr: string): { total: number; writes: number } {
   const lines = stderr
@@ -121,4 +205,9 @@ export function median(values: number[]): number {
   const s = [...values].sort((a, b) => a - b);
   const mid = Math.floor(s.length / 2);
   return s.length % 2 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
+}
+
+/** Rounded to three decimals, for the JSON results. */
+export function round(value: number): number {
+  return Math.round(value * 1000) / 1000;
 }

@@ -5,11 +5,19 @@
  * - startup: `nopea --help` against `node -e 0`;
  * - plan: 1,000 generated objects, offline and against the cluster, with API requests per object;
  * - sync: vs `kubectl apply --server-side` of the same 500 objects, fresh apply and no-op resync, in
- *   the loopback and the network profile (bench/sync.ts);
- * - memory: folding 10,000 deploy records, and `explain` on 2,000 deploy commits against 10.
+ *   the loopback and the network profile, with where nopea's time went: start-up and each stage
+ *   (bench/sync.ts);
+ * - memory: folding 10,000 deploy records, and `explain` on 2,000 deploy commits against 10;
+ * - growth: fresh sync, offline plan and cluster plan of 500 and of 5,000 generated objects (and 50
+ *   for the fixed costs), time and memory per object, with targets against worse-than-linear growth
+ *   (bench/growth.ts);
+ * - soak: 40 syncs of a changing service without faults and with 10% API and state-remote faults,
+ *   the faults, retries and time they cost, and the violations, which must be none (bench/soak.ts).
  *
  * `--only sync,plan` runs a subset (`--skip-startup` leaves start-up out); `--delay-ms N` sets the
- * network profile's one-way delay (default 10); `--no-build` uses dist/cli.js as it is. The results also go to bench/out/bench-<time>.json.
+ * network profile's one-way delay (default 10); `--soak-syncs N` the soak's rounds (default 40);
+ * `--no-build` uses dist/cli.js as it is. The results also go to bench/out/bench-<time>.json, with
+ * each section's duration.
  */
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
@@ -32,11 +40,13 @@ import {
   run,
   targets,
 } from './lib.js';
+import { benchGrowth, type GrowthResult } from './growth.js';
 import { benchMemory } from './memory.js';
+import { benchSoak, SOAK_SYNCS, type SoakResult } from './soak.js';
 import { writeStateHistory } from './state-history.js';
 import { benchSyncProfiles, type SyncProfileResult } from './sync.js';
 
-const SECTIONS = ['startup', 'plan', 'sync', 'memory'] as const;
+const SECTIONS = ['startup', 'plan', 'sync', 'memory', 'growth', 'soak'] as const;
 type Section = (typeof SECTIONS)[number];
 
 /** The value of `--name value` or `--name=value`. */
@@ -165,11 +175,20 @@ async function benchMemoryReads(dir: string): Promise<void> {
   check('explain on 2,000 deploy commits within 1.5x of 10', long / short, 1.5, 'x');
 }
 
+/** What the sections return for the JSON results, besides rows and targets. */
+interface Results {
+  sync: SyncProfileResult[];
+  growth?: GrowthResult;
+  soak?: SoakResult;
+  /** Wall time of each section that ran, ms. */
+  sectionMs: Partial<Record<Section, number>>;
+}
+
 /** The results as JSON under bench/out/, so two runs can be compared. */
 async function writeResults(
   startedAt: Date,
   parts: Set<Section>,
-  sync: SyncProfileResult[],
+  results: Results,
   load: number[],
 ): Promise<string> {
   const out = path.join(root, 'bench', 'out');
@@ -183,9 +202,12 @@ async function writeResults(
     /** Load averages (1, 5, 15 min) before and after: the numbers are only as quiet as the machine was. */
     loadAverage: { before: load, after: os.loadavg() },
     parts: [...parts],
+    sectionMs: results.sectionMs,
     rows: rows.map(([name, value]) => ({ name, value })),
     targets,
-    sync: Object.fromEntries(sync.map((profile) => [profile.profile, profile])),
+    sync: Object.fromEntries(results.sync.map((profile) => [profile.profile, profile])),
+    ...(results.growth ? { growth: results.growth } : {}),
+    ...(results.soak ? { soak: results.soak } : {}),
   };
   // Formatted as the repository's Prettier would, so `prettier --check` passes with results present.
   fs.writeFileSync(file, await format(JSON.stringify(result), { parser: 'json', printWidth: 110 }));
@@ -196,6 +218,10 @@ async function main(): Promise<void> {
   const parts = sections();
   const delayMs = Number(option('delay-ms') ?? 10);
   if (!(delayMs >= 0)) throw new Error(`--delay-ms: ${option('delay-ms')} is not a number of ms`);
+  const soakSyncs = Number(option('soak-syncs') ?? SOAK_SYNCS);
+  if (!Number.isInteger(soakSyncs) || soakSyncs < 1 || soakSyncs > 200) {
+    throw new Error(`--soak-syncs: ${option('soak-syncs')} is not a count from 1 to 200`);
+  }
   const startedAt = new Date();
   const load = os.loadavg();
   if (!process.argv.includes('--no-build')) {
@@ -204,15 +230,33 @@ async function main(): Promise<void> {
   const { cluster } = await startCluster();
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'nopea-bench-'));
   const planNs = `bench-plan-${process.pid}`;
-  let sync: SyncProfileResult[] = [];
+  const results: Results = { sync: [], sectionMs: {} };
+  const timed = async (section: Section, body: () => Promise<void>): Promise<void> => {
+    if (!parts.has(section)) return;
+    const start = performance.now();
+    await body();
+    results.sectionMs[section] = Math.round(performance.now() - start);
+    console.log(`  (${section}: ${(results.sectionMs[section] / 1000).toFixed(0)} s)`);
+  };
   try {
-    if (parts.has('startup')) await benchStartup();
-    if (parts.has('plan')) {
+    await timed('startup', benchStartup);
+    await timed('plan', async () => {
       const work = makeRepo(path.join(dir, 'plan'), generateObjects(1000, planNs, { withNamespace: true }));
       await benchPlan(work, cluster.kubeconfig, cluster.kubectl, planNs);
-    }
-    if (parts.has('sync')) sync = await benchSyncProfiles(dir, cluster.kubeconfig, cluster.kubectl, delayMs);
-    if (parts.has('memory')) await benchMemoryReads(dir);
+    });
+    await timed('sync', async () => {
+      results.sync = await benchSyncProfiles(dir, cluster.kubeconfig, cluster.kubectl, delayMs);
+    });
+    await timed('memory', () => benchMemoryReads(dir));
+    await timed('growth', async () => {
+      const ns = (size: number, i: number) => `bench-growth-${size}-${i}-${process.pid}`;
+      const pids = cluster.components.map((c) => c.pid);
+      results.growth = await benchGrowth(dir, cluster.kubeconfig, cluster.kubectl, ns, pids);
+    });
+    await timed('soak', async () => {
+      const ns = (label: string) => `bench-soak-${label}-${process.pid}`;
+      results.soak = await benchSoak(dir, cluster.kubeconfig, cluster.kubectl, ns, soakSyncs);
+    });
   } finally {
     if (parts.has('plan')) {
       await run(cluster.kubectl, ['delete', 'namespace', planNs, '--wait=false', '--ignore-not-found'], {
@@ -230,7 +274,7 @@ async function main(): Promise<void> {
     );
   const missed = targets.filter((t) => !t.ok).length;
   console.log(`\n${targets.length - missed} targets met, ${missed} missed`);
-  console.log(`results: ${path.relative(root, await writeResults(startedAt, parts, sync, load))}`);
+  console.log(`results: ${path.relative(root, await writeResults(startedAt, parts, results, load))}`);
   process.exitCode = missed > 0 ? 1 : 0;
 }
 

@@ -9,7 +9,10 @@
  *
  * Per profile: wall time of each run and nopea's ratio to kubectl, the API requests of each tool
  * (kubectl's from its `-v=6` lines, nopea's from its `-o json` `requests`), the proxy's connections and
- * bytes per run, and peak memory.
+ * bytes per run, peak memory, and where nopea's time went: start-up, then each of the run's stages
+ * and the service's (from its `-o json` `startupMs` and `stages`; manifests load while the state
+ * branch is fetched and the cluster discovered, so `source` is only what is left of loading after
+ * those), and the rest of the wall time as `other`.
  */
 import path from 'node:path';
 import { startApiProxy, type ProxyStats } from '../test/cluster/api-proxy.js';
@@ -17,15 +20,19 @@ import { generateObjects, writeManifests } from './generate.js';
 import {
   check,
   cli,
+  formatBreakdown,
   hasTime,
   kubectlRequests,
   makeRepo,
   must,
   record,
   requestsOf,
+  round,
   run,
+  stagesOf,
   targets,
   type Run,
+  type StageBreakdown,
 } from './lib.js';
 
 export type Profile = 'loopback' | 'network';
@@ -61,8 +68,8 @@ export interface SyncProfileResult {
     noop: ToolRun & { requests: number; writes: number };
   };
   nopea: {
-    fresh: ToolRun & { requests: Record<string, number> };
-    noop: ToolRun & { requests: Record<string, number> };
+    fresh: ToolRun & { requests: Record<string, number>; stages: StageBreakdown };
+    noop: ToolRun & { requests: Record<string, number>; stages: StageBreakdown };
   };
   ratio: { fresh: number; noop: number };
   nopeaPeakMemoryMb?: number;
@@ -189,6 +196,10 @@ async function benchSync(
       `[${profile}] nopea no-op resync`,
       `${n2.ms.toFixed(0)} ms (${(n2.ms / k2.ms).toFixed(2)}x), requests ${JSON.stringify(nr2)}${via(n2)}`,
     );
+    const st1 = stagesOf(n1);
+    const st2 = stagesOf(n2);
+    record(`[${profile}] nopea fresh sync, where the time went`, formatBreakdown(st1));
+    record(`[${profile}] nopea no-op resync, where the time went`, formatBreakdown(st2));
     check(`[${profile}] fresh sync vs kubectl apply`, n1.ms / k1.ms, limits.fresh, 'x');
     check(`[${profile}] no-op resync vs kubectl apply`, n2.ms / k2.ms, limits.noop, 'x');
     check(`[${profile}] object writes in a no-op resync`, nr2.writes ?? Number.NaN, 0, '', 0);
@@ -220,7 +231,10 @@ async function benchSync(
         fresh: { ...tool(k1), requests: kr1.total, writes: kr1.writes },
         noop: { ...tool(k2), requests: kr2.total, writes: kr2.writes },
       },
-      nopea: { fresh: { ...tool(n1), requests: nr1 }, noop: { ...tool(n2), requests: nr2 } },
+      nopea: {
+        fresh: { ...tool(n1), requests: nr1, stages: st1 },
+        noop: { ...tool(n2), requests: nr2, stages: st2 },
+      },
       ratio: { fresh: round(n1.ms / k1.ms), noop: round(n2.ms / k2.ms) },
       ...(hasTime ? { nopeaPeakMemoryMb: Math.round(rss) } : {}),
       limits,
@@ -233,8 +247,4 @@ async function benchSync(
       });
     }
   }
-}
-
-function round(value: number): number {
-  return Math.round(value * 1000) / 1000;
 }

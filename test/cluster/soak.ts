@@ -34,7 +34,10 @@ export interface SoakOptions {
   syncs: number;
   /** Share of API requests faulted, 0..1. */
   apiFaultRate: number;
-  /** Share of the state remote's pushes and fetches faulted (0: the remote is reached directly). */
+  /**
+   * Share of the state remote's pushes and fetches faulted; the remote is then reached through the
+   * faulting git server (at 0 too, for a baseline that pays the same transport). Unset: directly.
+   */
   gitFaultRate?: number;
   seed?: number;
   /** `--request-timeout` of each sync: how long a stalled answer costs (default 2s). */
@@ -246,8 +249,8 @@ export async function runSoak(opts: SoakOptions): Promise<SoakReport> {
 
     let desired: Desired = { round: 0, extras: [] };
     repo = await makeRepo({ files: manifests(desired) });
-    const stateRemote = opts.gitFaultRate ? 'state' : 'origin';
-    if (opts.gitFaultRate) {
+    const stateRemote = opts.gitFaultRate === undefined ? 'origin' : 'state';
+    if (opts.gitFaultRate !== undefined) {
       gitServer = await startGitServer({
         root: path.dirname(repo.remote),
         // Transient faults only: a refused push is an answer, not a fault to ride out (tested apart).
