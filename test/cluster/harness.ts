@@ -14,6 +14,7 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { parse } from 'yaml';
 import { GATEWAY_API_GROUP, gatewayApiCrds, gatewayApiVersion } from './gateway-api.js';
 import { KULTA_CRD_HASH_ANNOTATION, KULTA_CRD_NAME, kultaCrdManifest, kultaSourceDir } from './kulta-crd.js';
 
@@ -313,6 +314,42 @@ export interface ApiTarget {
   server: string;
   ca: Buffer;
   token: string;
+}
+
+const kubeconfigCache = new Map<string, ApiTarget>();
+
+interface KubeconfigFile {
+  'current-context'?: string;
+  contexts?: { name: string; context?: { cluster?: string; user?: string } }[];
+  clusters?: {
+    name: string;
+    cluster?: { server?: string; 'certificate-authority'?: string; 'certificate-authority-data'?: string };
+  }[];
+  users?: { name: string; user?: { token?: string; tokenFile?: string } }[];
+}
+
+/** Server, CA and bearer token of a kubeconfig's current context (cached per file). */
+export function apiTargetOf(file: string): ApiTarget {
+  const cached = kubeconfigCache.get(file);
+  if (cached) return cached;
+  const config = parse(fs.readFileSync(file, 'utf8')) as KubeconfigFile;
+  const contextName = config['current-context'];
+  const context = config.contexts?.find((c) => c.name === contextName)?.context;
+  const cluster = config.clusters?.find((c) => c.name === context?.cluster)?.cluster;
+  const user = config.users?.find((u) => u.name === context?.user)?.user;
+  if (!cluster?.server) throw new Error(`${file}: current context ${contextName} has no cluster server`);
+  const caPath = cluster['certificate-authority'];
+  const ca = caPath
+    ? fs.readFileSync(path.resolve(path.dirname(file), caPath))
+    : cluster['certificate-authority-data']
+      ? Buffer.from(cluster['certificate-authority-data'], 'base64')
+      : undefined;
+  if (!ca) throw new Error(`${file}: cluster ${context?.cluster} names no certificate authority`);
+  const token = user?.token ?? (user?.tokenFile ? fs.readFileSync(user.tokenFile, 'utf8').trim() : undefined);
+  if (!token) throw new Error(`${file}: user ${context?.user} has no bearer token`);
+  const target = { server: cluster.server, ca, token };
+  kubeconfigCache.set(file, target);
+  return target;
 }
 
 /** Status and raw text of an API response. */

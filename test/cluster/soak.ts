@@ -8,14 +8,13 @@
 // No vitest here: the caller passes in how to run nopea.
 import fs from 'node:fs';
 import path from 'node:path';
-import { parse } from 'yaml';
 import { openState } from '../../src/state/open.js';
 import type { DeployRecord, Inventory } from '../../src/state/format.js';
 import { cloneRemote, git, makeRepo, type TestRepo } from '../helpers/git.js';
 import type { NopeaRun } from '../helpers/nopea.js';
 import { type ApiProxy, type FaultKind, type ProxyLogEntry, startApiProxy } from './api-proxy.js';
 import { GIT_FAULT_KINDS, type GitServer, startGitServer } from './git-server.js';
-import { apiCall, type ApiTarget } from './harness.js';
+import { apiCall, apiTargetOf, type ApiTarget } from './harness.js';
 
 export const SOAK_SERVICE = 'soak';
 /** Attempts the client makes per request (src/cluster/client.ts), the bound no request may pass. */
@@ -151,19 +150,6 @@ function next(previous: Desired, round: number): Desired {
   return { round, extras };
 }
 
-function targetOf(kubeconfig: string): ApiTarget {
-  const config = parse(fs.readFileSync(kubeconfig, 'utf8')) as {
-    clusters: { cluster: { server: string; 'certificate-authority': string } }[];
-    users: { user: { token: string } }[];
-  };
-  const { server, 'certificate-authority': caFile } = config.clusters[0]!.cluster;
-  return {
-    server,
-    ca: fs.readFileSync(path.resolve(path.dirname(kubeconfig), caFile)),
-    token: config.users[0]!.user.token,
-  };
-}
-
 async function getJson<T>(target: ApiTarget, urlPath: string): Promise<T | undefined> {
   const reply = await apiCall(target, 'GET', urlPath);
   if (reply.status === 404) return undefined;
@@ -226,7 +212,7 @@ function allowedWrite(namespace: string, urlPath: string): boolean {
 /** Runs the soak and checks what must hold; never throws for a violation, only reports it. */
 export async function runSoak(opts: SoakOptions): Promise<SoakReport> {
   const log = opts.log ?? (() => undefined);
-  const admin = targetOf(opts.kubeconfig);
+  const admin = apiTargetOf(opts.kubeconfig);
   const ns = opts.namespace;
   const violations: string[] = [];
   const began = performance.now();

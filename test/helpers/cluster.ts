@@ -2,11 +2,8 @@
 // Test-only plumbing: production code talks to Kubernetes through src/cluster, never through these.
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import fs from 'node:fs';
-import path from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, inject } from 'vitest';
-import { parse } from 'yaml';
-import { apiCall, type ApiTarget } from '../cluster/harness.js';
+import { apiCall, apiTargetOf } from '../cluster/harness.js';
 
 export interface TestClusterPaths {
   /** Admin kubeconfig (system:masters). */
@@ -162,41 +159,6 @@ export interface ApiResponse<T> {
   text: string;
 }
 
-const kubeconfigCache = new Map<string, ApiTarget>();
-
-interface KubeconfigFile {
-  'current-context'?: string;
-  contexts?: { name: string; context?: { cluster?: string; user?: string } }[];
-  clusters?: {
-    name: string;
-    cluster?: { server?: string; 'certificate-authority'?: string; 'certificate-authority-data'?: string };
-  }[];
-  users?: { name: string; user?: { token?: string; tokenFile?: string } }[];
-}
-
-function loadKubeconfig(file: string): ApiTarget {
-  const cached = kubeconfigCache.get(file);
-  if (cached) return cached;
-  const config = parse(fs.readFileSync(file, 'utf8')) as KubeconfigFile;
-  const contextName = config['current-context'];
-  const context = config.contexts?.find((c) => c.name === contextName)?.context;
-  const cluster = config.clusters?.find((c) => c.name === context?.cluster)?.cluster;
-  const user = config.users?.find((u) => u.name === context?.user)?.user;
-  if (!cluster?.server) throw new Error(`${file}: current context ${contextName} has no cluster server`);
-  const caPath = cluster['certificate-authority'];
-  const ca = caPath
-    ? fs.readFileSync(path.resolve(path.dirname(file), caPath))
-    : cluster['certificate-authority-data']
-      ? Buffer.from(cluster['certificate-authority-data'], 'base64')
-      : undefined;
-  if (!ca) throw new Error(`${file}: cluster ${context?.cluster} names no certificate authority`);
-  const token = user?.token ?? (user?.tokenFile ? fs.readFileSync(user.tokenFile, 'utf8').trim() : undefined);
-  if (!token) throw new Error(`${file}: user ${context?.user} has no bearer token`);
-  const target = { server: cluster.server, ca, token };
-  kubeconfigCache.set(file, target);
-  return target;
-}
-
 /** Sends one request to the API server named by a kubeconfig (admin by default) and returns status and JSON body. */
 export async function apiRequest<T = unknown>(
   method: string,
@@ -204,7 +166,7 @@ export async function apiRequest<T = unknown>(
   body?: unknown,
   options: ApiRequestOptions = {},
 ): Promise<ApiResponse<T>> {
-  const target = loadKubeconfig(options.kubeconfig ?? testCluster().kubeconfig);
+  const target = apiTargetOf(options.kubeconfig ?? testCluster().kubeconfig);
   const url = new URL(apiPath, target.server);
   for (const [key, value] of Object.entries(options.query ?? {})) {
     if (value !== undefined) url.searchParams.set(key, String(value));

@@ -7,9 +7,8 @@ import https from 'node:https';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { parse } from 'yaml';
 import { type ApiProxy, type ApiProxyOptions, FAULT_KINDS, startApiProxy } from '../../cluster/api-proxy.js';
-import { apiCall, type ApiTarget } from '../../cluster/harness.js';
+import { apiCall, apiTargetOf, type ApiTarget } from '../../cluster/harness.js';
 import { apiRequest, testCluster, useNamespace, waitFor } from '../../helpers/cluster.js';
 
 const ns = useNamespace('api-proxy', { scope: 'all' });
@@ -23,16 +22,6 @@ async function proxy(options: Omit<ApiProxyOptions, 'upstream'>): Promise<ApiPro
   const started = await startApiProxy({ upstream: testCluster().kubeconfig, ...options });
   proxies.push(started);
   return started;
-}
-
-/** Server, CA and token of a kubeconfig as the harness writes it. */
-function targetOf(kubeconfig: string): ApiTarget {
-  const config = parse(fs.readFileSync(kubeconfig, 'utf8')) as {
-    clusters: { cluster: { server: string; 'certificate-authority': string } }[];
-    users: { user: { token: string } }[];
-  };
-  const { server, 'certificate-authority': caFile } = config.clusters[0]!.cluster;
-  return { server, ca: fs.readFileSync(caFile), token: config.users[0]!.user.token };
 }
 
 interface RawReply {
@@ -114,7 +103,7 @@ describe('latency mode', () => {
   it('adds at least the delay in each direction to a round trip', async () => {
     const delayMs = 40;
     const p = await proxy({ mode: 'latency', delayMs });
-    const direct = targetOf(testCluster().kubeconfig);
+    const direct = apiTargetOf(testCluster().kubeconfig);
     const proxied = { ...direct, server: p.url };
     const fastest = async (target: ApiTarget) => {
       let best = Number.POSITIVE_INFINITY;
@@ -139,7 +128,7 @@ describe('faults mode', () => {
     const p = await proxy({ mode: 'faults', delayMs: 0, faults: { rate: 0 }, logFile });
     const result = await runKubectl([`--kubeconfig=${p.kubeconfig}`, 'get', 'ns', ns.name, '-o', 'name']);
     expect(result.code).toBe(0);
-    const target = targetOf(p.kubeconfig);
+    const target = apiTargetOf(p.kubeconfig);
     for (let i = 0; i < 10; i++) {
       expect((await raw(target, 'GET', `/api/v1/namespaces/${ns.name}`)).status).toBe(200);
     }
@@ -158,7 +147,7 @@ describe('faults mode', () => {
   it('streams a chunked watch response', async () => {
     const p = await proxy({ mode: 'faults', delayMs: 5 });
     const reply = await raw(
-      targetOf(p.kubeconfig),
+      apiTargetOf(p.kubeconfig),
       'GET',
       `/api/v1/namespaces/${ns.name}/configmaps?watch=1&timeoutSeconds=1`,
     );
@@ -191,7 +180,7 @@ describe('faults mode', () => {
         const p = await proxy({ mode: 'faults', faults: { rate: 1, kinds: [kind], retryAfterSeconds: 2 } });
         const name = `fault-${kind}`;
         const reply = await raw(
-          targetOf(p.kubeconfig),
+          apiTargetOf(p.kubeconfig),
           'POST',
           `/api/v1/namespaces/${ns.name}/configmaps`,
           configMap(name),
@@ -221,7 +210,7 @@ describe('faults mode', () => {
 
   it('reproduces the same sequence from the same seed', async () => {
     const p = await proxy({ mode: 'faults', delayMs: 0 });
-    const target = targetOf(p.kubeconfig);
+    const target = apiTargetOf(p.kubeconfig);
     const sequence = async (seed: number) => {
       p.setFaults({ rate: 0.5, kinds: ['500', '503', '429'], seed });
       const seen: (number | undefined)[] = [];
@@ -245,7 +234,7 @@ describe('faults mode', () => {
       delayMs: 0,
       faults: { rate: 1, kinds: ['503'], match: ({ method }) => method === 'POST' },
     });
-    const target = targetOf(p.kubeconfig);
+    const target = apiTargetOf(p.kubeconfig);
     expect((await raw(target, 'GET', `/api/v1/namespaces/${ns.name}`)).status).toBe(200);
     expect(
       (await raw(target, 'POST', `/api/v1/namespaces/${ns.name}/configmaps`, configMap('m'))).status,
@@ -254,7 +243,7 @@ describe('faults mode', () => {
 
   it('ends a stalled request when it closes', async () => {
     const p = await proxy({ mode: 'faults', faults: { rate: 1, kinds: ['stall'] } });
-    const pending = raw(targetOf(p.kubeconfig), 'GET', `/api/v1/namespaces/${ns.name}`, undefined, 60_000);
+    const pending = raw(apiTargetOf(p.kubeconfig), 'GET', `/api/v1/namespaces/${ns.name}`, undefined, 60_000);
     await waitFor(() => p.stats().open === 1 && p.stats().requests === 1, {
       what: 'the stalled request to arrive',
       timeoutMs: 10_000,
