@@ -47,13 +47,18 @@ export interface ClusterArgs {
   requestTimeout?: string | undefined;
 }
 
-/** Adds which cluster to talk to and how long one request to it may take. */
-export function withClusterOptions<T>(y: Argv<T>): Argv<T & ClusterArgs> {
+/** Adds one string flag taking a value per entry of `flags` (flag → description). */
+function withStringFlags<T, A>(y: Argv<T>, flags: Record<string, string>): Argv<T & A> {
   let parser: Argv<T> = y;
-  for (const [flag, describe] of Object.entries(CLUSTER_FLAGS)) {
+  for (const [flag, describe] of Object.entries(flags)) {
     parser = parser.option(flag, { requiresArg: true, type: 'string', describe }) as unknown as Argv<T>;
   }
-  return parser as Argv<T & ClusterArgs>;
+  return parser as Argv<T & A>;
+}
+
+/** Adds which cluster to talk to and how long one request to it may take. */
+export function withClusterOptions<T>(y: Argv<T>): Argv<T & ClusterArgs> {
+  return withStringFlags<T, ClusterArgs>(y, CLUSTER_FLAGS);
 }
 
 /** The cluster target from parsed flags (a bad `--request-timeout` is a usage error, exit 2). */
@@ -166,11 +171,7 @@ export interface ServerWhereArgs extends ClusterArgs {
 
 /** Adds the flags of SERVER_WHERE; requests to the server can never change them. */
 export function withServerOptions<T>(y: Argv<T>): Argv<T & ServerWhereArgs> {
-  let parser: Argv<T> = withClusterOptions(y);
-  for (const [flag, describe] of Object.entries(SERVER_WHERE)) {
-    parser = parser.option(flag, { requiresArg: true, type: 'string', describe }) as unknown as Argv<T>;
-  }
-  return parser as Argv<T & ServerWhereArgs>;
+  return withStringFlags<T & ClusterArgs, ServerWhereArgs>(withClusterOptions(y), SERVER_WHERE);
 }
 
 /**
