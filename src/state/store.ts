@@ -17,7 +17,7 @@
  */
 import { NopeaError } from '../errors.js';
 import { poll } from '../poll.js';
-import { buildCommit, NOPEA_IDENTITY, type Identity } from './build-commit.js';
+import { buildCommit, NOPEA_IDENTITY, type BuiltCommit, type Identity } from './build-commit.js';
 import { directoriesToList, resolveChange, type Retention, type StateChange } from './change.js';
 import { STATE_FORMAT, type DeployRecord, type Graph } from './format.js';
 import type { Git } from './git.js';
@@ -133,15 +133,12 @@ export class GitStateStore implements StateStore {
     const result = await poll<CommitResult>(
       async (attempt) => {
         if (attempt > 1) this.reader = await readTip(this.target, this.git);
-        const offered = await this.offer(change, this.reader, true);
-        if (offered !== 'raced' && 'commit' in offered) {
-          return { done: true, value: { commit: offered.commit, attempts: attempt } };
-        }
-        lost = offered === 'raced' ? undefined : offered.lost;
-        return {
-          done: false,
-          reason: lost === undefined ? 'another run moved the branch first' : 'the push was cut short',
-        };
+        const offered = await this.offer(change, this.reader);
+        lost = undefined;
+        if (offered === 'raced') return { done: false, reason: 'another run moved the branch first' };
+        if (typeof offered === 'string') return { done: true, value: { commit: offered, attempts: attempt } };
+        lost = offered.lost;
+        return { done: false, reason: 'the push was cut short' };
       },
       {
         timeoutMs: totalMs,
@@ -155,9 +152,8 @@ export class GitStateStore implements StateStore {
     if (lost !== undefined) {
       // The last push may have landed after all: the branch says whether it did.
       this.reader = await readTip(this.target, this.git);
-      const landed = await this.offer(change, this.reader, false);
-      if (landed !== 'raced' && 'commit' in landed)
-        return { commit: landed.commit, attempts: result.attempts };
+      const { parent, built } = await this.build(change, this.reader);
+      if (!built) return { commit: parent?.commit ?? '', attempts: result.attempts };
       throw new NopeaError('state', {
         message: `could not record "${change.message}" on ${where}: the push was cut short ${tries} (${lost}), and the branch does not have it`,
         hint: `check that remote ${this.target.remote} is reachable and healthy, then run again: the next run records what this one could not`,
@@ -169,16 +165,11 @@ export class GitStateStore implements StateStore {
     });
   }
 
-  /**
-   * Builds the change on `base` and offers it (when `push`): the new tip, the unchanged tip (or '' on
-   * an empty branch) when the change changes nothing there, else why it is not published: another run
-   * moved the branch first, the push was lost in transit, or (without `push`) it is not there yet.
-   */
-  private async offer(
+  /** The change built as a commit on `base`, or no commit when it changes nothing there. */
+  private async build(
     change: StateChange,
     base: TipReader,
-    push: boolean,
-  ): Promise<{ commit: string } | Exclude<PublishOutcome, 'published'>> {
+  ): Promise<{ parent?: { commit: string; tree: string }; built?: BuiltCommit }> {
     const { commit: tip, tree, hasFormat } = base.state;
     const parent = tip && tree ? { commit: tip, tree } : undefined;
     const derived = change.derive ? await change.derive(base) : {};
@@ -204,12 +195,24 @@ export class GitStateStore implements StateStore {
     }).catch((err: unknown) => {
       throw localGitError(this.target, 'build a commit for', err);
     });
-    if (!built) return { commit: parent?.commit ?? '' };
-    if (!push) return { lost: 'not on the branch' };
+    return { ...(parent ? { parent } : {}), ...(built ? { built } : {}) };
+  }
+
+  /**
+   * Builds the change on `base` and offers it: the new tip, the unchanged tip (or '' on an empty
+   * branch) when the change changes nothing there, else why it is not published (another run moved
+   * the branch first, or the push was lost in transit).
+   */
+  private async offer(
+    change: StateChange,
+    base: TipReader,
+  ): Promise<string | Exclude<PublishOutcome, 'published'>> {
+    const { parent, built } = await this.build(change, base);
+    if (!built) return parent?.commit ?? '';
     const outcome = await publishCommit(this.target, built.commit, parent?.commit, change.message);
     if (outcome !== 'published') return outcome;
     const state = { commit: built.commit, tree: built.tree, format: STATE_FORMAT, hasFormat: true };
     this.reader = new TipReader(this.target, this.git, state);
-    return { commit: built.commit };
+    return built.commit;
   }
 }
