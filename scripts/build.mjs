@@ -107,6 +107,26 @@ const kubeConfigOnly = {
   },
 };
 
+/**
+ * yargs renders the whole help text of a command right after starting its handler, to have it at hand
+ * should the handler fail and yargs print it (tens of milliseconds of text wrapping at the start of
+ * every sync). nopea's fail handler never prints yargs' help for a handler's error, so the call goes.
+ * `--help` does not use the cache and is unaffected. If yargs changes the line, the build stops here.
+ */
+const YARGS_HELP_CACHE = 'yargs.getInternalMethods().getUsageInstance().cacheHelpMessage();';
+const yargsNoHelpCache = {
+  name: 'yargs-no-help-cache',
+  setup(b) {
+    b.onLoad({ filter: /[\\/]node_modules[\\/]yargs[\\/]build[\\/]lib[\\/]command\.js$/ }, (args) => {
+      const source = readFileSync(args.path, 'utf8');
+      if (!source.includes(YARGS_HELP_CACHE)) {
+        throw new Error(`${args.path} no longer caches the help text as expected: review yargsNoHelpCache`);
+      }
+      return { contents: source.replace(YARGS_HELP_CACHE, ''), loader: 'js' };
+    });
+  },
+};
+
 const common = {
   bundle: true,
   platform: 'node',
@@ -115,7 +135,7 @@ const common = {
   target: 'node20.19',
   minify: true,
   legalComments: 'eof',
-  plugins: [kubeConfigOnly, zodEnglishOnly, lazyBuiltins],
+  plugins: [kubeConfigOnly, zodEnglishOnly, yargsNoHelpCache, lazyBuiltins],
   banner: {
     // Some dependencies still call require(), and so do the lazy built-ins: give ESM output a real one.
     js: "import { createRequire as __nopeaCreateRequire } from 'node:module'; const require = __nopeaCreateRequire(import.meta.url);",

@@ -16,7 +16,10 @@ export interface ProgressOptions {
   now?: () => number;
 }
 
-/** Renders sync events; returns the event handler and a `done()` that clears any live line. */
+/**
+ * Renders sync events; returns the event handler and a `done()` that writes the lines still waiting
+ * and clears any live line.
+ */
 export function progressPrinter(opts: ProgressOptions): {
   onEvent: (e: SyncEvent) => void;
   done: () => void;
@@ -26,6 +29,14 @@ export function progressPrinter(opts: ProgressOptions): {
   let lastStatus = 0;
   let liveShown = false;
   let waitStarted = 0;
+  // Lines wait for the end of the event loop turn and go out in one write: a sync of 500 objects
+  // would otherwise make 500 blocking writes to a pipe, which is what stderr is in CI.
+  let pending = '';
+  let flushScheduled = false;
+  const flush = (): void => {
+    if (pending) opts.stream.write(pending);
+    pending = '';
+  };
   const paint = (style: Parameters<typeof styleText>[0], s: string): string =>
     opts.color ? styleText(style, s, { validateStream: false }) : s;
   const clear = (): void => {
@@ -34,10 +45,18 @@ export function progressPrinter(opts: ProgressOptions): {
   };
   const line = (s: string): void => {
     clear();
-    opts.stream.write(`${s}\n`);
+    pending += `${s}\n`;
+    if (!flushScheduled) {
+      flushScheduled = true;
+      setImmediate(() => {
+        flushScheduled = false;
+        flush();
+      });
+    }
   };
   const status = (s: string, force = false): void => {
     if (opts.live) {
+      flush();
       clear();
       const width = opts.stream.columns ? opts.stream.columns - 1 : 120;
       opts.stream.write(s.length > width ? `${s.slice(0, width - 1)}…` : s);
@@ -94,5 +113,11 @@ export function progressPrinter(opts: ProgressOptions): {
         break;
     }
   };
-  return { onEvent, done: clear };
+  return {
+    onEvent,
+    done: () => {
+      flush();
+      clear();
+    },
+  };
 }
