@@ -151,6 +151,11 @@ function classifyCluster(o: ObservedObject): PlanEntry {
     return entry;
   }
   if (!o.live) return withDocs(entry, undefined, normalizeForCompare(o.dryRun ?? o.intent));
+  // Provably unchanged (plan/shortcut.ts): the live object stands in for the dry-run it needed none of.
+  if (o.dryRun === o.live) {
+    entry.action = 'unchanged';
+    return entry;
+  }
 
   const after = normalizeForCompare(o.dryRun ?? o.intent);
   const before = normalizeForCompare(o.live);
