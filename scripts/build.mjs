@@ -136,6 +136,9 @@ const common = {
   minify: true,
   legalComments: 'eof',
   plugins: [kubeConfigOnly, zodEnglishOnly, yargsNoHelpCache, lazyBuiltins],
+  // The parse thread's entry (src/source/parse-thread.ts), next to the code that starts it: in
+  // dist/cli/ beside the CLI's chunks, and beside dist/action.js.
+  define: { NOPEA_PARSE_WORKER: JSON.stringify('./parse-worker.js') },
   banner: {
     // Some dependencies still call require(), and so do the lazy built-ins: give ESM output a real one.
     js: "import { createRequire as __nopeaCreateRequire } from 'node:module'; const require = __nopeaCreateRequire(import.meta.url);",
@@ -148,13 +151,23 @@ const common = {
 // SDK, hono or prom-client) and `--help` none of it.
 await build({
   ...common,
-  entryPoints: [{ in: 'src/cli/bin.ts', out: 'cli' }],
+  entryPoints: [
+    { in: 'src/cli/bin.ts', out: 'cli' },
+    { in: 'src/source/parse-worker.ts', out: 'cli/parse-worker' },
+  ],
   outdir,
   splitting: true,
   chunkNames: 'cli/[name]-[hash]',
 });
-// The Action runs one operation per step: one file.
-await build({ ...common, entryPoints: [{ in: 'src/action/bin.ts', out: 'action' }], outdir });
+// The Action runs one operation per step: one file, and the parse thread's beside it.
+await build({
+  ...common,
+  entryPoints: [
+    { in: 'src/action/bin.ts', out: 'action' },
+    { in: 'src/source/parse-worker.ts', out: 'parse-worker' },
+  ],
+  outdir,
+});
 
 /** Every file under `dir`, as paths relative to it. */
 function filesUnder(dir) {

@@ -2,12 +2,13 @@
  * The source stage: reads every desired object from the manifest paths of a repository, in a stable
  * order, and fails once with every problem found so CI can annotate every bad file in one run.
  */
-import { readFile, realpath, stat } from 'node:fs/promises';
+import { realpath } from 'node:fs/promises';
 import path from 'node:path';
-import { inputError, type Problem } from '../errors.js';
-import { decodeManifest, MAX_FILE_BYTES, tooLarge } from './decode.js';
+import { inputError } from '../errors.js';
 import { renderKustomization, type KustomizeOptions } from './kustomize.js';
-import { parseManifests, type Parsed } from './parse.js';
+import type { Parsed } from './parse.js';
+import { parseOnThread } from './parse-thread.js';
+import { readManifestFile, type FileInput } from './read-file.js';
 import type { Manifest } from '../resources/object.js';
 import { collectInputs, type Input } from './walk.js';
 
@@ -42,8 +43,19 @@ export async function loadManifests(opts: LoadOptions): Promise<Manifest[]> {
   }
   const { inputs, problems } = await collectInputs(root, opts.paths);
   const kubectl = opts.kubectl ?? 'kubectl';
-  const results = await mapBounded(inputs, CONCURRENCY, (input) =>
-    readInput(root, input, kubectl, opts.kustomize),
+  // With a parse thread, the files parse there (and here, in turns); kustomizations still render
+  // here, a few at a time.
+  const files = inputs.filter((input): input is FileInput => input.type === 'file');
+  const threaded = new Map<Input, Promise<Parsed>>();
+  parseOnThread(files)?.forEach((parsing, i) => {
+    // Awaited in order below; this keeps a failure from being unhandled until its turn comes.
+    parsing.catch(() => undefined);
+    threaded.set(files[i]!, parsing);
+  });
+  const results = await mapBounded(
+    inputs,
+    CONCURRENCY,
+    (input) => threaded.get(input) ?? readInput(root, input, kubectl, opts.kustomize),
   );
   const manifests: Manifest[] = [];
   for (const result of results) {
@@ -63,7 +75,7 @@ export async function loadManifests(opts: LoadOptions): Promise<Manifest[]> {
   return manifests;
 }
 
-async function readInput(
+function readInput(
   root: string,
   input: Input,
   kubectl: string,
@@ -72,20 +84,7 @@ async function readInput(
   if (input.type === 'kustomization') {
     return renderKustomization({ root, dir: input.dir, file: input.file, kubectl, options });
   }
-  const problem = (p: Problem): Parsed => ({ manifests: [], problems: [p] });
-  let bytes: Buffer;
-  try {
-    const info = await stat(input.path);
-    // Checked before reading so a huge file is never loaded into memory.
-    if (info.size > MAX_FILE_BYTES) return problem(tooLarge(info.size, input.file));
-    bytes = await readFile(input.path);
-  } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code ?? String(err);
-    return problem({ message: `cannot read the file: ${code}`, origin: { file: input.file, line: 1 } });
-  }
-  const decoded = decodeManifest(bytes, input.file);
-  if (!decoded.ok) return problem(decoded.problem);
-  return parseManifests(decoded.text, input.file, input.format);
+  return readManifestFile(input);
 }
 
 /** Maps with at most `limit` calls in flight, keeping results in input order. */
