@@ -16,6 +16,9 @@ export interface ProgressOptions {
   now?: () => number;
 }
 
+/** The longest a progress line waits to be written with the ones after it. */
+export const FLUSH_MS = 100;
+
 /**
  * Renders sync events; returns the event handler and a `done()` that writes the lines still waiting
  * and clears any live line.
@@ -29,11 +32,14 @@ export function progressPrinter(opts: ProgressOptions): {
   let lastStatus = 0;
   let liveShown = false;
   let waitStarted = 0;
-  // Lines wait for the end of the event loop turn and go out in one write: a sync of 500 objects
-  // would otherwise make 500 blocking writes to a pipe, which is what stderr is in CI.
+  // Lines are gathered for up to FLUSH_MS and go out in one write: a sync of 500 objects would
+  // otherwise make 500 blocking writes to a pipe (stderr in CI), each waking the reader, about a tenth
+  // of a second in all.
   let pending = '';
-  let flushScheduled = false;
+  let timer: NodeJS.Timeout | undefined;
   const flush = (): void => {
+    clearTimeout(timer);
+    timer = undefined;
     if (pending) opts.stream.write(pending);
     pending = '';
   };
@@ -46,13 +52,7 @@ export function progressPrinter(opts: ProgressOptions): {
   const line = (s: string): void => {
     clear();
     pending += `${s}\n`;
-    if (!flushScheduled) {
-      flushScheduled = true;
-      setImmediate(() => {
-        flushScheduled = false;
-        flush();
-      });
-    }
+    timer ??= setTimeout(flush, FLUSH_MS);
   };
   const status = (s: string, force = false): void => {
     if (opts.live) {

@@ -2,13 +2,12 @@
  * The source stage: reads every desired object from the manifest paths of a repository, in a stable
  * order, and fails once with every problem found so CI can annotate every bad file in one run.
  */
-import { realpath } from 'node:fs/promises';
+import { readFile, realpath, stat } from 'node:fs/promises';
 import path from 'node:path';
-import { inputError } from '../errors.js';
+import { inputError, type Problem } from '../errors.js';
+import { decodeManifest, MAX_FILE_BYTES, tooLarge } from './decode.js';
 import { renderKustomization, type KustomizeOptions } from './kustomize.js';
-import type { Parsed } from './parse.js';
-import { parseOnThread } from './parse-thread.js';
-import { readManifestFile, type FileInput } from './read-file.js';
+import { parseManifests, type Parsed } from './parse.js';
 import type { Manifest } from '../resources/object.js';
 import { collectInputs, type Input } from './walk.js';
 
@@ -43,19 +42,8 @@ export async function loadManifests(opts: LoadOptions): Promise<Manifest[]> {
   }
   const { inputs, problems } = await collectInputs(root, opts.paths);
   const kubectl = opts.kubectl ?? 'kubectl';
-  // With a parse thread, the files parse there (and here, in turns); kustomizations still render
-  // here, a few at a time.
-  const files = inputs.filter((input): input is FileInput => input.type === 'file');
-  const threaded = new Map<Input, Promise<Parsed>>();
-  parseOnThread(files)?.forEach((parsing, i) => {
-    // Awaited in order below; this keeps a failure from being unhandled until its turn comes.
-    parsing.catch(() => undefined);
-    threaded.set(files[i]!, parsing);
-  });
-  const results = await mapBounded(
-    inputs,
-    CONCURRENCY,
-    (input) => threaded.get(input) ?? readInput(root, input, kubectl, opts.kustomize),
+  const results = await mapBounded(inputs, CONCURRENCY, (input) =>
+    readInput(root, input, kubectl, opts.kustomize),
   );
   const manifests: Manifest[] = [];
   for (const result of results) {
@@ -75,7 +63,7 @@ export async function loadManifests(opts: LoadOptions): Promise<Manifest[]> {
   return manifests;
 }
 
-function readInput(
+async function readInput(
   root: string,
   input: Input,
   kubectl: string,
@@ -84,7 +72,20 @@ function readInput(
   if (input.type === 'kustomization') {
     return renderKustomization({ root, dir: input.dir, file: input.file, kubectl, options });
   }
-  return readManifestFile(input);
+  const problem = (p: Problem): Parsed => ({ manifests: [], problems: [p] });
+  let bytes: Buffer;
+  try {
+    const info = await stat(input.path);
+    // Checked before reading so a huge file is never loaded into memory.
+    if (info.size > MAX_FILE_BYTES) return problem(tooLarge(info.size, input.file));
+    bytes = await readFile(input.path);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code ?? String(err);
+    return problem({ message: `cannot read the file: ${code}`, origin: { file: input.file, line: 1 } });
+  }
+  const decoded = decodeManifest(bytes, input.file);
+  if (!decoded.ok) return problem(decoded.problem);
+  return parseManifests(decoded.text, input.file, input.format);
 }
 
 /** Maps with at most `limit` calls in flight, keeping results in input order. */

@@ -2,7 +2,7 @@
 // without the repository's node_modules, then run through npx. (Start-up speed is a benchmark target:
 // `npm run bench`, not a timed test.)
 import { execFile, spawn } from 'node:child_process';
-import { cp, mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -224,78 +224,6 @@ describe('the published package', () => {
     expect(r.code).toBe(2);
     expect(r.stderr).toContain('error: no service named');
     expect(JSON.parse(r.stdout)).toMatchObject({ error: { kind: 'input' } });
-  });
-
-  it('parses many manifest files on the parse thread, to the same plan and problems as without it', async () => {
-    const repo = path.join(app, 'many');
-    await mkdir(path.join(repo, 'deploy'), { recursive: true });
-    await git(root, 'init', '--quiet', '--initial-branch=main', repo);
-    // Above the count from which the thread is used by default (AUTO_MIN_FILES, 32).
-    for (let i = 0; i < 40; i++) {
-      const docs = [0, 1, 2].map(
-        (j) =>
-          `apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: cm-${i}-${j}\ndata:\n  mode: 0644\n  on: on\n`,
-      );
-      await writeFile(path.join(repo, 'deploy', `f${String(i).padStart(2, '0')}.yaml`), docs.join('---\n'));
-    }
-    await git(repo, 'add', '.');
-    await git(repo, '-c', 'user.name=t', '-c', 'user.email=t@example.com', 'commit', '--quiet', '-m', 'init');
-    const args = ['nopea', 'diff', '--offline', '-s', 'many', '-n', 'many', '-o', 'json', 'deploy'];
-    const diff = (mode: string) => exec('npx', args, repo, { ...env, NOPEA_PARSE_WORKER: mode });
-    const plans = (r: Result) => (JSON.parse(r.stdout) as { plans: unknown }).plans;
-
-    // `on`: every file parses on the thread, and a thread that cannot run is an error, not a fallback.
-    const threaded = await diff('on');
-    const here = await diff('off');
-    expect(threaded.code, threaded.stderr).toBe(0);
-    expect(here.code, here.stderr).toBe(0);
-    expect(plans(threaded)).toEqual(plans(here));
-    const body = JSON.stringify(plans(threaded));
-    // kubectl's YAML 1.1 on the thread too: 0644 is 420, `on` is true.
-    expect(body).toContain('"mode":420');
-    expect(body).toContain('"true":true');
-    expect(body).toContain('deploy/f39.yaml');
-
-    // Problems found on the thread name the same files and lines, in the same order.
-    await writeFile(
-      path.join(repo, 'deploy', 'f07.yaml'),
-      'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: x\ndata:\n  k: "open\n',
-    );
-    await writeFile(path.join(repo, 'deploy', 'f31.yaml'), 'apiVersion: v1\nkind: ConfigMap\nmetadata: {}\n');
-    const badThreaded = await diff('on');
-    const badHere = await diff('off');
-    expect(badThreaded.code).toBe(2);
-    expect(badThreaded.stderr).toBe(badHere.stderr);
-    expect(badThreaded.stderr).toMatch(/deploy\/f07\.yaml:6: YAML syntax error/);
-    expect(badThreaded.stderr).toMatch(/deploy\/f31\.yaml:3: /);
-    expect(badThreaded.stderr.indexOf('f07.yaml')).toBeLessThan(badThreaded.stderr.indexOf('f31.yaml'));
-
-    // An install without the thread's file: by default the files parse on the main thread all the same;
-    // `on` says the thread failed. A copy of the package, so the other tests keep theirs.
-    const copy = path.join(root, 'copy');
-    await cp(path.join(app, 'node_modules', 'nopea'), copy, { recursive: true });
-    await rm(path.join(copy, 'dist', 'cli', 'parse-worker.js'));
-    const cli = path.join(copy, 'dist', 'cli.js');
-    await writeFile(
-      path.join(repo, 'deploy', 'f07.yaml'),
-      'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: x\n',
-    );
-    await writeFile(
-      path.join(repo, 'deploy', 'f31.yaml'),
-      'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: fixed\n',
-    );
-    const fellBack = await exec(process.execPath, [cli, ...args.slice(1)], repo, env);
-    expect(fellBack.code, fellBack.stderr).toBe(0);
-    expect(plans(fellBack)).toEqual(plans(await diff('off')));
-    const refused = await exec(process.execPath, [cli, ...args.slice(1)], repo, {
-      ...env,
-      NOPEA_PARSE_WORKER: 'on',
-    });
-    expect(refused.code).toBe(2);
-    expect(refused.stderr).toContain('NOPEA_PARSE_WORKER=on, but the parse thread failed');
-    const wrong = await diff('sometimes');
-    expect(wrong.code).toBe(2);
-    expect(wrong.stderr).toContain('NOPEA_PARSE_WORKER="sometimes" is not one of auto, on, off');
   });
 
   it('tells which kubeconfig sources it tried when no cluster is configured', async () => {

@@ -252,8 +252,6 @@ describe('failures and their exit status', () => {
     const r = await runner.run({
       workspace: repo.work,
       inputs: { path: 'deploy', service: 'bad', namespace: ns.name, kubeconfig: kubeconfigText },
-      // The files parse on the parse thread beside dist/action.js (which fails the run if it cannot).
-      env: { NOPEA_PARSE_WORKER: 'on' },
     });
     expect(r.code, `${r.stdout}\n${r.stderr}`).toBe(2);
     expect(r.outputs).toMatchObject({ status: 'invalid', changed: 'false', 'deploy-id': '' });

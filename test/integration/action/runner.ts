@@ -75,7 +75,7 @@ async function declaredDefaults(): Promise<Record<string, string>> {
   return out;
 }
 
-/** Installs the action (action.yml, dist/action.js and dist/parse-worker.js) in a temp runner directory. */
+/** Installs the action (action.yml + dist/action.js) in a temp runner directory. */
 export async function fakeRunner(opts: { token: string }): Promise<FakeRunner> {
   const root = await mkdtemp(path.join(os.tmpdir(), 'nopea-runner-'));
   const actionDir = path.join(root, '_actions', 'nopea');
@@ -83,10 +83,7 @@ export async function fakeRunner(opts: { token: string }): Promise<FakeRunner> {
   await copyFile(path.join(repoRoot, 'action.yml'), path.join(actionDir, 'action.yml'));
   // The runner fetches the whole repository: its package.json ("type": "module") makes the bundle ESM.
   await copyFile(path.join(repoRoot, 'package.json'), path.join(actionDir, 'package.json'));
-  // The bundle and the parse thread's entry beside it (src/source/parse-thread.ts).
-  for (const file of ['action.js', 'parse-worker.js']) {
-    await copyFile(path.join(repoRoot, 'dist', file), path.join(actionDir, 'dist', file));
-  }
+  await copyFile(path.join(repoRoot, 'dist', 'action.js'), path.join(actionDir, 'dist', 'action.js'));
   const defaults = await declaredDefaults();
   let runs = 0;
 

@@ -1,2 +1,0 @@
-import { createRequire as __nopeaCreateRequire } from 'node:module'; const require = __nopeaCreateRequire(import.meta.url);
-import{x as i,z as p}from"./chunk-EAC6I2HL.js";import"./chunk-2OLLCXFC.js";import"./chunk-RMX37BR3.js";import{d as o}from"./chunk-ZK746YBK.js";var a=o(i(),1);a.parentPort?.on("message",({batch:s,files:n})=>{for(let e=0;e<n.length;e++){let t;try{t={batch:s,index:e,parsed:p(n[e])}}catch(r){t={batch:s,index:e,error:r instanceof Error?r.stack??r.message:String(r)}}a.parentPort?.postMessage(t)}});
