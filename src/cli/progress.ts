@@ -16,9 +16,6 @@ export interface ProgressOptions {
   now?: () => number;
 }
 
-/** The longest a progress line waits to be written with the ones after it. */
-export const FLUSH_MS = 100;
-
 /**
  * Renders sync events; returns the event handler and a `done()` that writes the lines still waiting
  * and clears any live line.
@@ -32,14 +29,11 @@ export function progressPrinter(opts: ProgressOptions): {
   let lastStatus = 0;
   let liveShown = false;
   let waitStarted = 0;
-  // Lines are gathered for up to FLUSH_MS and go out in one write: a sync of 500 objects would
-  // otherwise make 500 blocking writes to a pipe (stderr in CI), each waking the reader, about a tenth
-  // of a second in all.
+  // Lines wait for the end of the event loop turn and go out in one write: a sync of 500 objects
+  // would otherwise make 500 blocking writes to a pipe, which is what stderr is in CI.
   let pending = '';
-  let timer: NodeJS.Timeout | undefined;
+  let flushScheduled = false;
   const flush = (): void => {
-    clearTimeout(timer);
-    timer = undefined;
     if (pending) opts.stream.write(pending);
     pending = '';
   };
@@ -52,7 +46,13 @@ export function progressPrinter(opts: ProgressOptions): {
   const line = (s: string): void => {
     clear();
     pending += `${s}\n`;
-    timer ??= setTimeout(flush, FLUSH_MS);
+    if (!flushScheduled) {
+      flushScheduled = true;
+      setImmediate(() => {
+        flushScheduled = false;
+        flush();
+      });
+    }
   };
   const status = (s: string, force = false): void => {
     if (opts.live) {

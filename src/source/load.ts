@@ -85,7 +85,22 @@ async function readInput(
   }
   const decoded = decodeManifest(bytes, input.file);
   if (!decoded.ok) return problem(decoded.problem);
+  await parseTurn();
   return parseManifests(decoded.text, input.file, input.format);
+}
+
+let lastTurn: Promise<void> = Promise.resolve();
+
+/**
+ * Waits for a turn of the event loop to itself: files parse one per turn, so what else the run is
+ * doing meanwhile (the state branch's git commands, discovery) is answered between two files rather
+ * than after a burst of them. Parsing is the main thread's largest work before the plan; git's answers
+ * are what the rest waits on.
+ */
+function parseTurn(): Promise<void> {
+  const turn = lastTurn.then(() => new Promise<void>((resolve) => setImmediate(resolve)));
+  lastTurn = turn;
+  return turn;
 }
 
 /** Maps with at most `limit` calls in flight, keeping results in input order. */

@@ -10,7 +10,7 @@
 import { NopeaError } from '../errors.js';
 import { NOPEA_IDENTITY, type Identity } from './build-commit.js';
 import { DEFAULT_RETENTION, type Retention } from './change.js';
-import { DEFAULT_GIT_TIMEOUT_MS, Git, GitCommandError } from './git.js';
+import { DEFAULT_GIT_TIMEOUT_MS, Git, GitCommandError, type GitSetting } from './git.js';
 import { gitDetail, type BranchTarget } from './remote.js';
 import { GitStateStore, type RetrySettings, type StateStore } from './store.js';
 
@@ -78,6 +78,16 @@ function positiveInt(value: number | undefined, fallback: number, what: string):
   }
   return value;
 }
+
+/**
+ * A fetch would end by starting `git maintenance run --auto` (or `gc --auto`) in the user's
+ * repository: a process per run, and now and then a garbage collection inside a deploy. nopea's own
+ * commands never ask for that.
+ */
+const NO_AUTO_MAINTENANCE: GitSetting[] = [
+  { key: 'maintenance.auto', value: 'false' },
+  { key: 'gc.auto', value: '0' },
+];
 
 /** `scheme://host[:port]/` of an http(s) URL, the key git matches `http.<url>.*` settings with. */
 function httpPrefix(url: string): string | undefined {
@@ -154,15 +164,18 @@ function chooseRemote(
   });
 }
 
+/** The URLs git pushes `remote` to (`insteadOf` rules applied). */
+async function pushUrlsOf(git: Git, remote: string): Promise<string[]> {
+  return (await git.run(['remote', 'get-url', '--push', '--all', remote])).split('\n').filter(Boolean);
+}
+
 /** The runner for fetch and push (with the auth header, if any) and the URL to push to. */
 async function remoteRunner(
   git: Git,
   remote: string,
   auth: OpenStateOptions['auth'],
+  pushUrls: string[],
 ): Promise<{ network: Git; pushTo: string }> {
-  const pushUrls = (await git.run(['remote', 'get-url', '--push', '--all', remote]))
-    .split('\n')
-    .filter(Boolean);
   const pushTo = pushUrls.length === 1 ? (pushUrls[0] as string) : remote;
   if (!auth) return { network: git, pushTo };
   const fetchUrl = (await git.run(['remote', 'get-url', remote])).trim();
@@ -210,12 +223,26 @@ export async function openState(options: OpenStateOptions): Promise<StateStore> 
     baseDelayMs: positiveInt(options.retry?.baseDelayMs, 250, 'the retry delay'),
   };
 
-  const { top, shallowRepository } = await locateRepository(options, timeoutMs);
-  const git = new Git({ cwd: top, timeoutMs });
-  const config = await readConfig(git);
+  // With the top level known, the lookups that follow do not wait for one another: each git call is
+  // a process start, and on a busy event loop every one of them waits its turn again.
+  const located = locateRepository(options, timeoutMs);
+  const top = options.repoRoot ?? (await located).top;
+  const git = new Git({ cwd: top, timeoutMs, config: NO_AUTO_MAINTENANCE });
+  const likelyRemote = options.remote === false ? undefined : (options.remote ?? 'origin');
+  const pushUrlsOfLikely = likelyRemote ? pushUrlsOf(git, likelyRemote).catch(() => undefined) : undefined;
+  const reading = readConfig(git);
+  // Not a repository at all: that message, not whatever the config read met first.
+  reading.catch(() => undefined);
+  const { shallowRepository } = await located;
+  const config = await reading;
   const remote = chooseRemote(options.remote, config, top);
   const { network, pushTo } = remote
-    ? await remoteRunner(git, remote, options.auth)
+    ? await remoteRunner(
+        git,
+        remote,
+        options.auth,
+        (remote === likelyRemote ? await pushUrlsOfLikely : undefined) ?? (await pushUrlsOf(git, remote)),
+      )
     : { network: git, pushTo: undefined };
   if (!remote) await assertNotCheckedOut(git, branch, top);
 

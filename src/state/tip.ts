@@ -107,6 +107,8 @@ async function readLocal<T>(target: BranchTarget, work: () => Promise<T>): Promi
 
 /** The state at one commit, as a `StateReader`. */
 export class TipReader implements StateReader {
+  private readonly services = new Map<string, Promise<ServiceState>>();
+
   constructor(
     private readonly target: BranchTarget,
     private readonly git: Git,
@@ -183,8 +185,23 @@ export class TipReader implements StateReader {
       .sort();
   }
 
-  async readService(service: string): Promise<ServiceState> {
+  /**
+   * A service's state at this tip. Read once per tip (a commit never changes), so a run may start the
+   * read early and pick it up where it plans; callers must not change what it returns.
+   */
+  readService(service: string): Promise<ServiceState> {
     assertServiceName(service);
+    let reading = this.services.get(service);
+    if (!reading) {
+      reading = this.readServiceAt(service);
+      this.services.set(service, reading);
+      // A failed read is not kept: asking again reads again.
+      reading.catch(() => this.services.delete(service));
+    }
+    return reading;
+  }
+
+  private async readServiceAt(service: string): Promise<ServiceState> {
     const state: ServiceState = { lastApplied: new Map() };
     const tip = this.tip;
     if (!tip) return state;

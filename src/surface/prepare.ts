@@ -183,6 +183,9 @@ export async function identifyService(
   spec: ServiceSpec,
   opts: RunOptions,
 ): Promise<DesiredObject[]> {
+  // The service's state is read meanwhile (the store keeps it for the plan); a manifest error still
+  // comes first, as if the state had been read after them.
+  ctx.store.readService(spec.name).catch(() => undefined);
   const manifests = await ctx.timer.time(
     'source',
     () => ctx.manifests?.get(spec.name) ?? loadManifests(loadOptions(ctx.repoRoot, spec, opts)),
