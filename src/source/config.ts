@@ -5,7 +5,7 @@
  */
 import { readFile, access, realpath } from 'node:fs/promises';
 import path from 'node:path';
-import { LineCounter, parseDocument } from 'yaml';
+import { parseDocument } from 'yaml';
 import { z } from 'zod';
 import { inputError, NopeaError, type Problem } from '../errors.js';
 import { isPlainObject } from '../resources/object.js';
@@ -26,7 +26,7 @@ import { forbiddenPath, symlinkProblem } from './boundary.js';
 import { decodeManifest } from './decode.js';
 import { quoted } from './excerpt.js';
 import { MAX_ALIAS_COUNT } from './limits.js';
-import { formatFieldPath, yamlLocator } from './locate.js';
+import { formatFieldPath, linesOf, yamlLocator } from './locate.js';
 import { invalidDnsLabel, invalidName, invalidNamespace } from './names.js';
 import { typeName, type FieldPath, type Locator } from './validate.js';
 import { STRICT_YAML_OPTIONS } from './yaml.js';
@@ -255,9 +255,9 @@ export async function loadConfig(repoRoot: string): Promise<NopeaConfig | undefi
 
 /** Parses and checks the text of `nopea.yaml`. */
 export function parseConfig(text: string): NopeaConfig {
-  const lines = new LineCounter();
+  const lines = linesOf(text);
   // Plain YAML 1.2 here: the file is nopea's own, not something kubectl would read.
-  const doc = parseDocument(text, { ...STRICT_YAML_OPTIONS, lineCounter: lines });
+  const doc = parseDocument(text, STRICT_YAML_OPTIONS);
   if (doc.errors.length > 0)
     throw inputError(doc.errors.map((err) => yamlProblem(err, doc, CONFIG_FILE, lines)));
   const at = yamlLocator(doc, text, CONFIG_FILE, lines);

@@ -3,11 +3,11 @@
  * commas or comments. The text is parsed as YAML too, but only for node positions and duplicate keys,
  * so JSON problems and objects carry lines like YAML ones.
  */
-import { LineCounter, parseDocument } from 'yaml';
+import { parseDocument } from 'yaml';
 import type { RawDocuments } from './documents.js';
 import { excerpt } from './excerpt.js';
 import { nestingProblem } from './limits.js';
-import { yamlLocator } from './locate.js';
+import { linesOf, yamlLocator } from './locate.js';
 import type { Locator } from './validate.js';
 import { STRICT_YAML_OPTIONS } from './yaml.js';
 import { yamlProblem } from './yaml-problems.js';
@@ -18,10 +18,10 @@ export function readJson(text: string, file: string): RawDocuments {
   if (text.trim() === '') return { documents: [], problems: [] };
   const tooDeep = nestingProblem(text, file, true);
   if (tooDeep) return { documents: [], problems: [tooDeep] };
-  const lines = new LineCounter();
+  const lines = linesOf(text);
   // The YAML parse only supplies node positions and duplicate-key detection; JSON.parse decides validity
   // (YAML would accept trailing commas and comments, kubectl's JSON reader does not).
-  const doc = parseDocument(text, { ...STRICT_YAML_OPTIONS, lineCounter: lines });
+  const doc = parseDocument(text, STRICT_YAML_OPTIONS);
   let value: unknown;
   try {
     value = JSON.parse(text);

@@ -4,11 +4,11 @@
  * costs one problem rather than the whole file. A document after a `%YAML` or `%TAG` directive is
  * refused, as kubectl refuses it, rather than read in another YAML version than kubectl's 1.1.
  */
-import { isScalar, LineCounter, parseAllDocuments } from 'yaml';
+import { isScalar, parseAllDocuments } from 'yaml';
 import type { Problem } from '../errors.js';
 import type { RawDocument, RawDocuments } from './documents.js';
 import { MAX_ALIAS_COUNT, nestingProblem } from './limits.js';
-import { yamlLocator } from './locate.js';
+import { linesOf, yamlLocator } from './locate.js';
 import { KUBECTL_YAML_OPTIONS } from './yaml.js';
 import { collectionKeys, directiveProblem, toJsProblem, yamlProblem } from './yaml-problems.js';
 
@@ -16,8 +16,8 @@ import { collectionKeys, directiveProblem, toJsProblem, yamlProblem } from './ya
 export function readYaml(text: string, file: string): RawDocuments {
   const tooDeep = nestingProblem(text, file, false);
   if (tooDeep) return { documents: [], problems: [tooDeep] };
-  const lines = new LineCounter();
-  const docs = parseAllDocuments(text, { ...KUBECTL_YAML_OPTIONS, lineCounter: lines });
+  const lines = linesOf(text);
+  const docs = parseAllDocuments(text, KUBECTL_YAML_OPTIONS);
   const documents: RawDocument[] = [];
   const problems: Problem[] = [];
   let previousEnd = 0;
