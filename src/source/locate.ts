@@ -36,22 +36,14 @@ export function yamlLocator(doc: Document, text: string, file: string, lines: Li
 }
 
 /**
- * yaml's LineCounter for `text`, its line starts found when first asked for (the offset after each
- * `\n`, which is where yaml's parser reports them) instead of reported by the parser for every line
- * break while it parses, which was a quarter of the time manifests took to parse.
+ * yaml's LineCounter for `text`, its line starts taken from the text: 0 and the offset after each
+ * `\n` (where yaml's parser reports them, `\r\n` included). The parser's own count skips the line
+ * breaks it passes over while it recovers from an error, which put later errors lines too early.
  */
 export function linesOf(text: string): LineCounter {
   const lines = new LineCounter();
-  const search = lines.linePos;
-  let found = false;
-  lines.linePos = (offset) => {
-    if (!found) {
-      found = true;
-      lines.addNewLine(0);
-      for (let nl = text.indexOf('\n'); nl !== -1; nl = text.indexOf('\n', nl + 1)) lines.addNewLine(nl + 1);
-    }
-    return search(offset);
-  };
+  lines.addNewLine(0);
+  for (let nl = text.indexOf('\n'); nl !== -1; nl = text.indexOf('\n', nl + 1)) lines.addNewLine(nl + 1);
   return lines;
 }
 

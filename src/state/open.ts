@@ -145,14 +145,19 @@ async function readConfig(git: Git): Promise<Map<string, string>> {
   return values;
 }
 
+/** The remote asked for (`origin` unless named), or undefined with `remote: false`. */
+function wantedRemote(requested: string | false | undefined): string | undefined {
+  return requested === false ? undefined : (requested ?? 'origin');
+}
+
+/** `wanted` when it is configured; undefined when there is none to use (see below). */
 function chooseRemote(
-  requested: string | false | undefined,
+  wanted: string | undefined,
   config: Map<string, string>,
   top: string,
 ): string | undefined {
-  if (requested === false) return undefined;
+  if (wanted === undefined) return undefined;
   const remotes = [...config.keys()].filter((k) => /^remote\..+\.url$/.test(k)).map((k) => k.slice(7, -4));
-  const wanted = requested ?? 'origin';
   if (remotes.includes(wanted)) return wanted;
   // A repository with no remote at all keeps its state on a local branch, whatever remote name the
   // configuration defaults to; one whose remotes are merely named differently must not silently stop
@@ -228,21 +233,18 @@ export async function openState(options: OpenStateOptions): Promise<StateStore> 
   const located = locateRepository(options, timeoutMs);
   const top = options.repoRoot ?? (await located).top;
   const git = new Git({ cwd: top, timeoutMs, config: NO_AUTO_MAINTENANCE });
-  const likelyRemote = options.remote === false ? undefined : (options.remote ?? 'origin');
-  const pushUrlsOfLikely = likelyRemote ? pushUrlsOf(git, likelyRemote).catch(() => undefined) : undefined;
+  // The one remote chooseRemote can pick; asked about now, and awaited only if it is picked.
+  const wanted = wantedRemote(options.remote);
+  const pushUrls = wanted === undefined ? undefined : pushUrlsOf(git, wanted);
+  pushUrls?.catch(() => undefined);
   const reading = readConfig(git);
   // Not a repository at all: that message, not whatever the config read met first.
   reading.catch(() => undefined);
   const { shallowRepository } = await located;
   const config = await reading;
-  const remote = chooseRemote(options.remote, config, top);
+  const remote = chooseRemote(wanted, config, top);
   const { network, pushTo } = remote
-    ? await remoteRunner(
-        git,
-        remote,
-        options.auth,
-        (remote === likelyRemote ? await pushUrlsOfLikely : undefined) ?? (await pushUrlsOf(git, remote)),
-      )
+    ? await remoteRunner(git, remote, options.auth, await (pushUrls ?? pushUrlsOf(git, remote)))
     : { network: git, pushTo: undefined };
   if (!remote) await assertNotCheckedOut(git, branch, top);
 
