@@ -1,15 +1,11 @@
 /**
- * Building a state commit with plumbing only, on top of a base commit and without any work tree: the
- * base tree is read into a temporary index file (GIT_INDEX_FILE), the file contents are written as blobs
- * by one `fast-import` (one pack file rather than a loose object per file, which matters for a first
- * deploy of a thousand objects on a slow disk; blobs the repository already has are not written again),
- * the index is edited by one `update-index --index-info`, and `write-tree` + `commit-tree` produce the
- * commit. Five processes whatever the number of files; the user's index, HEAD and checkout are never
- * read or written.
+ * Building a state commit with plumbing only, on top of a base commit and without any work tree: one
+ * `fast-import` writes the file contents as blobs, the trees and the commit (one pack file rather than a
+ * loose object per file, which matters for a first deploy of a thousand objects on a slow disk; blobs
+ * the repository already has are not written again) and reports the commit and its tree. One process
+ * whatever the number of files; no ref moves, and the user's index, HEAD and checkout are never read or
+ * written.
  */
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import type { ResolvedChange } from './change.js';
 import type { Git } from './git.js';
 
@@ -32,68 +28,69 @@ export interface BuildCommitInput {
   committer: Identity;
 }
 
-/**
- * Writes blobs with one `fast-import` and returns their ids in order. Only blobs: fast-import moves no
- * ref here, and `get-mark` reports each id on stdout. `--done` makes a cut-off stream an error.
- */
-async function writeBlobs(git: Git, contents: readonly string[]): Promise<string[]> {
-  if (contents.length === 0) return [];
-  const stream: Buffer[] = [];
-  contents.forEach((content, i) => {
-    const bytes = Buffer.from(content, 'utf8');
-    stream.push(Buffer.from(`blob\nmark :${i + 1}\ndata ${bytes.length}\n`), bytes, Buffer.from('\n'));
-  });
-  stream.push(Buffer.from(`${contents.map((_, i) => `get-mark :${i + 1}\n`).join('')}done\n`));
-  const out = await git.pipe(['fast-import', '--quiet', '--done'], Buffer.concat(stream));
-  const ids = out.toString('utf8').trim().split('\n');
-  if (ids.length !== contents.length || ids.some((id) => !/^[0-9a-f]{40,64}$/.test(id))) {
-    throw new Error('git fast-import returned unexpected blob ids');
-  }
-  return ids;
-}
-
 /** A commit written to the object database (not yet on any ref). */
 export interface BuiltCommit {
   commit: string;
   tree: string;
 }
 
+/** A path as fast-import reads it: C-style quoted, so no file name can end a command early. */
+function quotePath(path: string): string {
+  // eslint-disable-next-line no-control-regex -- control characters are exactly what must be escaped
+  const escaped = path.replace(/[\\"\x00-\x1f\x7f]/g, (c) =>
+    c === '\\' || c === '"' ? `\\${c}` : `\\${c.charCodeAt(0).toString(8).padStart(3, '0')}`,
+  );
+  return `"${escaped}"`;
+}
+
+/** An identity line's name or email as git writes it: without `<`, `>` and line breaks. */
+function identityPart(text: string): string {
+  return text.replace(/[<>\r\n]/g, '').trim();
+}
+
+/** Where fast-import keeps the commit while it builds it: a name no other build uses, never written. */
+let builds = 0;
+function scratchRef(): string {
+  builds += 1;
+  return `refs/nopea/build/${process.pid}-${Date.now().toString(36)}-${builds}`;
+}
+
 /** Writes the objects of a state commit and returns it, or undefined when the tree would not change. */
 export async function buildCommit(input: BuildCommitInput): Promise<BuiltCommit | undefined> {
   const { git, base, change } = input;
-  const scratch = await mkdtemp(join(tmpdir(), 'nopea-state-'));
-  try {
-    const env = { GIT_INDEX_FILE: join(scratch, 'index') };
-    if (base) await git.pipe(['read-tree', base.commit], '', env);
-
-    const upserts = [...change.upserts];
-    const blobIds = await writeBlobs(
-      git,
-      upserts.map(([, content]) => content),
-    );
-
-    const zero = '0'.repeat((base?.commit ?? blobIds[0] ?? '').length || 40);
-    const records = [
-      ...upserts.map(([path], i) => `100644 ${blobIds[i]}\t${path}\0`),
-      ...change.removals.map((path) => `0 ${zero}\t${path}\0`),
-    ];
-    await git.pipe(['update-index', '-z', '--index-info'], records.join(''), env);
-    const tree = (await git.pipe(['write-tree'], '', env)).toString('utf8').trim();
-    if (base && tree === base.tree) return undefined;
-
-    const identity = {
-      GIT_AUTHOR_NAME: input.author.name,
-      GIT_AUTHOR_EMAIL: input.author.email,
-      GIT_COMMITTER_NAME: input.committer.name,
-      GIT_COMMITTER_EMAIL: input.committer.email,
-    };
-    const parents = base ? ['-p', base.commit] : [];
-    // The message goes through stdin; --no-gpg-sign because a user's commit.gpgSign must not make
-    // an unattended run wait on a signing agent.
-    const message = input.message.endsWith('\n') ? input.message : `${input.message}\n`;
-    const commit = await git.pipe(['commit-tree', '--no-gpg-sign', tree, ...parents], message, identity);
-    return { commit: commit.toString('utf8').trim(), tree };
-  } finally {
-    await rm(scratch, { recursive: true, force: true });
+  const ref = scratchRef();
+  const ident = (who: Identity): string => {
+    const name = identityPart(who.name);
+    return `${name ? `${name} ` : ''}<${identityPart(who.email)}> now`;
+  };
+  const message = Buffer.from(input.message.endsWith('\n') ? input.message : `${input.message}\n`, 'utf8');
+  const stream: Buffer[] = [
+    Buffer.from(
+      `commit ${ref}\nmark :1\nauthor ${ident(input.author)}\ncommitter ${ident(input.committer)}\ndata ${message.length}\n`,
+      'utf8',
+    ),
+    message,
+    Buffer.from(base ? `from ${base.commit}\n` : '', 'utf8'),
+  ];
+  for (const [path, content] of change.upserts) {
+    const bytes = Buffer.from(content, 'utf8');
+    stream.push(Buffer.from(`M 100644 inline ${quotePath(path)}\ndata ${bytes.length}\n`, 'utf8'), bytes);
+    stream.push(Buffer.from('\n'));
   }
+  for (const path of change.removals) stream.push(Buffer.from(`D ${quotePath(path)}\n`, 'utf8'));
+  // The commit's id and its root tree's, then the scratch branch is dropped: fast-import moves no ref.
+  // `--done` makes a cut-off stream an error; `now` is the time of the build, as commit-tree takes it.
+  stream.push(Buffer.from(`\nget-mark :1\nls :1 ""\nreset ${ref}\ndone\n`, 'utf8'));
+  const out = await git.pipe(
+    ['fast-import', '--quiet', '--done', '--date-format=now'],
+    Buffer.concat(stream),
+  );
+  const lines = out.toString('utf8').split('\n');
+  const commit = lines[0]?.trim() ?? '';
+  const tree = /^040000 tree ([0-9a-f]{40,64})\t$/.exec(lines[1] ?? '')?.[1];
+  if (!/^[0-9a-f]{40,64}$/.test(commit) || !tree) {
+    throw new Error('git fast-import returned an unexpected commit or tree id');
+  }
+  if (base && tree === base.tree) return undefined;
+  return { commit, tree };
 }

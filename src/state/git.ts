@@ -1,9 +1,8 @@
 /**
  * Running git: the one wrapper nopea runs git through, for the state store and for finding the
  * repository and where a deploy came from (`repository.ts`). Ordinary commands go through simple-git;
- * the plumbing commands that are fed on stdin (`cat-file --batch`, `fast-import`, `update-index
- * --index-info`, `commit-tree`) or need a private GIT_INDEX_FILE (`read-tree`, `write-tree`) go through
- * a small spawn-based runner instead, because simple-git's stdin support is fixed per instance, writes
+ * the plumbing commands that are fed on stdin (`cat-file --batch`, `fast-import`) go through a small
+ * spawn-based runner instead, because simple-git's stdin support is fixed per instance, writes
  * nothing (and so never closes stdin) for empty input, returns text where `cat-file --batch` output
  * must be cut by byte counts, and refuses GIT_* variables unless each is allowed.
  *
@@ -190,12 +189,12 @@ export class Git {
   }
 
   /** Runs a plumbing command that reads stdin and returns its stdout as bytes. */
-  pipe(args: readonly string[], input: string | Buffer, env: Record<string, string> = {}): Promise<Buffer> {
+  pipe(args: readonly string[], input: string | Buffer): Promise<Buffer> {
     const command = `git ${args[0] ?? ''}`;
     return new Promise((resolve, reject) => {
       const child = spawn('git', [...args], {
         cwd: this.cwd,
-        env: { ...this.env, ...env },
+        env: this.env,
         stdio: ['pipe', 'pipe', 'pipe'],
         windowsHide: true,
       });

@@ -27,6 +27,12 @@ export interface BranchTarget {
   /** Fetch only the tip (`--depth=1`); see `openState` for when. */
   shallow: boolean;
   timeoutMs: number;
+  /**
+   * Set once a fetch found the branch missing and the tag check and the private ref's reset are done:
+   * a later miss in the same run (the fetch again under the lock) needs neither. A fetch that finds
+   * the branch, and any push, clear it.
+   */
+  missSettled?: boolean;
 }
 
 /** The ref the store reads: a private ref for a remote, so the user's refs are left alone. */
@@ -150,15 +156,19 @@ export async function fetchTip(target: BranchTarget): Promise<string | undefined
       );
     } catch (err) {
       if (err instanceof GitCommandError && /couldn't find remote ref/i.test(err.output)) {
-        await refuseTagOnly(target);
-        // The branch is gone (or never existed): forget any tip an earlier run fetched.
-        await target.git.run(['update-ref', '-d', ref]).catch((e: unknown) => {
+        if (target.missSettled) return undefined;
+        // Both at once: the branch is gone (or never existed), so any tip an earlier run fetched is
+        // forgotten, whether or not a tag of that name makes this run refuse.
+        const reset = target.git.run(['update-ref', '-d', ref]).catch((e: unknown) => {
           throw localGitError(target, 'reset the private ref of', e);
         });
+        await Promise.all([refuseTagOnly(target), reset]);
+        target.missSettled = true;
         return undefined;
       }
       throw remoteError(target, 'fetch', err);
     }
+    target.missSettled = false;
   }
   try {
     return (await target.git.run(['rev-parse', '--verify', '--quiet', `${ref}^{commit}`])).trim();
@@ -245,6 +255,8 @@ export async function publishCommit(
       throw localGitError(target, 'update', err);
     }
   }
+  // Whatever the push's outcome, the private ref may be written again: a later miss resets it anew.
+  target.missSettled = false;
   try {
     await target.network.run([
       'push',

@@ -18,7 +18,7 @@ import { provablyUnchanged } from '../plan/shortcut.js';
 import type { Plan } from '../plan/types.js';
 import { DEFAULT_STATE_BRANCH, openState } from '../state/open.js';
 import type { StateStore } from '../state/store.js';
-import { repositoryRoot } from '../state/repository.js';
+import { repositoryRoot, type SourceInfo } from '../state/repository.js';
 import type { ServiceState } from '../state/reader.js';
 import { describeApiError } from '../cluster/explain.js';
 import { connectCluster, discoverCluster } from './cluster.js';
@@ -70,6 +70,8 @@ export interface RunContext {
   memory?: Promise<MemoryAt>;
   /** `memory.canaryThreshold` of nopea.yaml, when it sets one. */
   canaryThreshold?: number;
+  /** The checkout's repository, commit and ref for deploy records, asked of git once per run. */
+  source?: Promise<SourceInfo>;
 }
 
 /**

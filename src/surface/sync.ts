@@ -236,6 +236,7 @@ async function syncService(
     const early = guardService(planned, opts);
     if (inSync(planned, early)) return await checkInSync(serviceRun, strategy, planned, early);
     ({ lock, prepared, guard } = await lockAndPlan(lockFor(serviceRun), result.objects, onPlan, planned));
+    void runSource(serviceRun);
   } catch (err) {
     // Refused before anything was written (the Namespace applied before the lock aside): nothing to
     // record, and there is no lock to record it under.
@@ -297,12 +298,21 @@ function recordInput(
   };
 }
 
+/**
+ * The checkout's repository, commit and ref for the records, asked of git once per run: HEAD does not
+ * move while a run deploys what it read. Started as soon as a service has the lock, so the record does
+ * not wait for it.
+ */
+function runSource(run: ServiceRun): Promise<SourceInfo> {
+  return (run.ctx.source ??= sourceInfo(run.ctx.repoRoot, run.opts.provenance));
+}
+
 /** Commits the deploy record; a failure to record turns a success into a failure (nothing is lost silently). */
 async function record(run: ServiceRun, prepared: PreparedService, guard: GuardResult): Promise<void> {
   const { ctx, opts, result } = run;
   try {
     opts.onEvent?.({ type: 'stage', service: prepared.spec.name, stage: 'record' });
-    const source = await sourceInfo(ctx.repoRoot, opts.provenance);
+    const source = await runSource(run);
     result.source = source;
     const change = buildStateChange(recordInput(run, prepared, guard, source));
     const committed = await ctx.timer.time('record', () => ctx.store.commit(change));
@@ -322,9 +332,9 @@ async function record(run: ServiceRun, prepared: PreparedService, guard: GuardRe
  * as usual, but until then a promote or rollback from another run cannot find it.
  */
 async function checkpoint(run: ServiceRun, prepared: PreparedService, guard: GuardResult): Promise<void> {
-  const { ctx, opts, result } = run;
+  const { ctx, result } = run;
   try {
-    const source = await sourceInfo(ctx.repoRoot, opts.provenance);
+    const source = await runSource(run);
     await ctx.store.commit(buildCheckpoint(recordInput(run, prepared, guard, source)));
   } catch (err) {
     addWarning(

@@ -165,4 +165,24 @@ describe('a state branch that exists only as a tag', () => {
       await repo.cleanup();
     }
   });
+
+  it('is asked once per run when the branch is missing: the fetch again under the lock only fetches', async () => {
+    const repo = await makeRepo();
+    try {
+      const recorder = await recordGitArgv();
+      try {
+        const store = await openState({ repoDir: repo.work });
+        expect(store.tip).toBeUndefined();
+        expect(await store.refresh()).toBeUndefined();
+        const commands = (await recorder.calls()).map((argv) => argv.find((a) => !a.startsWith('-')));
+        expect(commands.filter((c) => c === 'fetch')).toHaveLength(2);
+        expect(commands.filter((c) => c === 'ls-remote')).toHaveLength(1);
+        expect(commands.filter((c) => c === 'update-ref')).toHaveLength(1);
+      } finally {
+        await recorder.restore();
+      }
+    } finally {
+      await repo.cleanup();
+    }
+  });
 });

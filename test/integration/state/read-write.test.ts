@@ -113,6 +113,16 @@ describe('state store with a remote', () => {
     expect(await reread.readGraph()).toBeUndefined();
   });
 
+  it('writes an author from git config the way git does, without angle brackets', async () => {
+    await git(repo.work, 'config', 'user.name', 'Ops <on call>');
+    await git(repo.work, 'config', 'user.email', '<ops@example.com>');
+    const store = await openState({ repoDir: repo.work });
+    await store.commit(deployChange('web', nextId(), [API]));
+    expect(await git(repo.remote, 'log', '-1', '--format=%an|%ae|%cn', 'nopea-state')).toBe(
+      'Ops on call|ops@example.com|nopea',
+    );
+  });
+
   it('builds the next commit on the tip and prunes last-applied files of objects no longer applied', async () => {
     const store = await openState({ repoDir: repo.work });
     const first = await store.commit(deployChange('web', nextId(), [API, SVC]));
