@@ -21,11 +21,8 @@ export interface LiveTarget {
   type: ResourceType;
 }
 
-/** Reads live objects by id, choosing LIST or GET per kind and namespace. Missing objects map to undefined. */
-export async function readLive(
-  client: KubeClient,
-  targets: LiveTarget[],
-): Promise<Map<ResourceId, KubeObject | undefined>> {
+/** Targets by kind and namespace: the unit one LIST reads. */
+function byKindAndNamespace(targets: LiveTarget[]): Map<string, LiveTarget[]> {
   const groups = new Map<string, LiveTarget[]>();
   for (const t of targets) {
     const ref = parseId(t.id);
@@ -34,17 +31,66 @@ export async function readLive(
     list.push(t);
     groups.set(key, list);
   }
+  return groups;
+}
+
+/** Whether a group is read with one LIST rather than a GET per object. */
+function listed(group: LiveTarget[]): boolean {
+  return group.length >= LIST_THRESHOLD && group[0]!.type.verbs.includes('list');
+}
+
+/**
+ * LISTs sent ahead of the plan, for the kinds and namespaces the last deploy's inventory holds, so
+ * they are answered while the manifests are still being parsed. Each is taken at most once: a plan
+ * made again (under the lock, say) reads the cluster anew. One that failed is as if never sent.
+ */
+export class ListsAhead {
+  private readonly lists = new Map<string, Promise<KubeObject[]>>();
+
+  constructor(private readonly client: KubeClient) {}
+
+  /** Sends the LISTs that reading `targets` would send, unless one for the same group is pending. */
+  start(targets: LiveTarget[]): void {
+    for (const [key, group] of byKindAndNamespace(targets)) {
+      if (this.lists.has(key) || !listed(group)) continue;
+      const first = group[0]!;
+      const listing = listObjects(this.client, first.type, parseId(first.id).namespace || undefined);
+      listing.catch(() => undefined);
+      this.lists.set(key, listing);
+    }
+  }
+
+  /** The LIST sent ahead for a group, once; undefined when none was. */
+  take(key: string): Promise<KubeObject[]> | undefined {
+    const listing = this.lists.get(key);
+    this.lists.delete(key);
+    return listing;
+  }
+}
+
+/**
+ * Reads live objects by id, choosing LIST or GET per kind and namespace, and taking a LIST sent
+ * ahead (`ahead`) where there is one. Missing objects map to undefined.
+ */
+export async function readLive(
+  client: KubeClient,
+  targets: LiveTarget[],
+  ahead?: ListsAhead,
+): Promise<Map<ResourceId, KubeObject | undefined>> {
   const out = new Map<ResourceId, KubeObject | undefined>();
+  const fill = (group: LiveTarget[], items: KubeObject[]): void => {
+    const byName = new Map(items.map((i) => [i.metadata.name, i]));
+    for (const t of group) out.set(t.id, byName.get(parseId(t.id).name));
+  };
   await Promise.all(
-    [...groups.values()].map(async (group) => {
+    [...byKindAndNamespace(targets)].map(async ([key, group]) => {
+      const early = await ahead?.take(key)?.catch(() => undefined);
+      if (early) return fill(group, early);
       const first = group[0]!;
       const ns = parseId(first.id).namespace;
-      if (group.length >= LIST_THRESHOLD && first.type.verbs.includes('list')) {
+      if (listed(group)) {
         try {
-          const items = await listObjects(client, first.type, ns || undefined);
-          const byName = new Map(items.map((i) => [i.metadata.name, i]));
-          for (const t of group) out.set(t.id, byName.get(parseId(t.id).name));
-          return;
+          return fill(group, await listObjects(client, first.type, ns || undefined));
         } catch (err) {
           // RBAC may allow get but not list: fall back to one GET each.
           if (!(err instanceof ApiError && err.status === 403)) throw err;

@@ -5,7 +5,7 @@
 import { realpath } from 'node:fs/promises';
 import path from 'node:path';
 import type { KubeClient } from '../cluster/client.js';
-import { dryRunAll, liveTargets, readLive } from '../cluster/observe.js';
+import { ListsAhead, dryRunAll, liveTargets, readLive } from '../cluster/observe.js';
 import { builtinCatalog, type ResourceCatalog } from '../resources/catalog.js';
 import { identify, type DesiredObject } from '../resources/identify.js';
 import { intentOf } from '../resources/normalize.js';
@@ -70,6 +70,8 @@ export interface RunContext {
   memory?: Promise<MemoryAt>;
   /** `memory.canaryThreshold` of nopea.yaml, when it sets one. */
   canaryThreshold?: number;
+  /** LISTs sent while the manifests load, for the kinds the last deploys' inventories hold. */
+  listsAhead?: ListsAhead;
   /** The checkout's repository, commit and ref for deploy records, asked of git once per run. */
   source?: Promise<SourceInfo>;
 }
@@ -143,13 +145,17 @@ export async function openRun(opts: RunOptions, timer = new StageTimer()): Promi
     manifests.set(spec.name, loading);
   }
   const clientPromise = opts.offline ? undefined : connectCluster(opts);
+  // Discovery goes out as soon as the cluster is connected, while git fetches the state; like `source`,
+  // its stage is only what is left of it once the state is open. A state error still comes first.
+  const discovering = clientPromise?.then(discoverCluster);
+  discovering?.catch(() => undefined);
   const [store, client] = await Promise.all([timer.time('state', () => openState(storeOpts)), clientPromise]);
-  let catalog = builtinCatalog();
-  if (client) {
-    catalog = await timer.time('discovery', () => discoverCluster(client));
-  }
+  const catalog = discovering ? await timer.time('discovery', () => discovering) : builtinCatalog();
   const ctx: RunContext = { repoRoot, cwd, store, catalog, timer, services, manifests };
-  if (client) ctx.client = client;
+  if (client) {
+    ctx.client = client;
+    ctx.listsAhead = new ListsAhead(client);
+  }
   if (config?.memory?.canaryThreshold !== undefined) ctx.canaryThreshold = config.memory.canaryThreshold;
   return ctx;
 }
@@ -185,9 +191,13 @@ export async function identifyService(
   spec: ServiceSpec,
   opts: RunOptions,
 ): Promise<DesiredObject[]> {
-  // The service's state is read meanwhile (the store keeps it for the plan); a manifest error still
-  // comes first, as if the state had been read after them.
-  ctx.store.readService(spec.name).catch(() => undefined);
+  // The service's state is read meanwhile (the store keeps it for the plan), and the cluster is asked
+  // for the kinds its last deploy left; a manifest error still comes first, as if the state had been
+  // read after them.
+  ctx.store
+    .readService(spec.name)
+    .then((state) => ctx.listsAhead?.start(liveTargets([], state.inventory?.objects ?? [], ctx.catalog)))
+    .catch(() => undefined);
   const manifests = await ctx.timer.time(
     'source',
     () => ctx.manifests?.get(spec.name) ?? loadManifests(loadOptions(ctx.repoRoot, spec, opts)),
@@ -250,9 +260,11 @@ async function planFor(
   if (ctx.client) {
     const client = ctx.client;
     // Live objects first: they tell which objects need no dry-run at all (see plan/shortcut.ts).
-    const live = await readLive(client, liveTargets(desired, gone, ctx.catalog)).catch((err: unknown) => {
-      throw describeApiError(err, 'reading live objects');
-    });
+    const live = await readLive(client, liveTargets(desired, gone, ctx.catalog), ctx.listsAhead).catch(
+      (err: unknown) => {
+        throw describeApiError(err, 'reading live objects');
+      },
+    );
     for (const o of observations) {
       const l = live.get(o.desired.id);
       if (!l) continue;

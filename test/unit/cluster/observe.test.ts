@@ -2,11 +2,25 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { KubeClient } from '../../../src/cluster/client.js';
-import { dryRunAll } from '../../../src/cluster/observe.js';
+import { ListsAhead, dryRunAll, readLive, type LiveTarget } from '../../../src/cluster/observe.js';
 import { NopeaError } from '../../../src/errors.js';
 import { builtinCatalog } from '../../../src/resources/catalog.js';
 import { identify } from '../../../src/resources/identify.js';
 import type { Manifest } from '../../../src/resources/object.js';
+
+/** Starts a stand-in server on loopback and a client of it that tries each request once. */
+async function clientOf(stand: http.Server): Promise<KubeClient> {
+  await new Promise<void>((resolve) => stand.listen(0, '127.0.0.1', resolve));
+  const { port } = stand.address() as AddressInfo;
+  return new KubeClient(
+    {
+      server: new URL(`http://127.0.0.1:${port}`),
+      agent: new http.Agent({ keepAlive: false }),
+      headers: () => Promise.resolve({}),
+    },
+    { maxAttempts: 1 },
+  );
+}
 
 // A stand-in API server: server-side apply answers like kube-apiserver does for a namespace that
 // does not exist, and echoes the object back otherwise.
@@ -39,16 +53,7 @@ beforeAll(async () => {
       res.end(body);
     });
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  client = new KubeClient(
-    {
-      server: new URL(`http://127.0.0.1:${port}`),
-      agent: new http.Agent({ keepAlive: false }),
-      headers: () => Promise.resolve({}),
-    },
-    { maxAttempts: 1 },
-  );
+  client = await clientOf(server);
 });
 
 afterAll(async () => {
@@ -104,5 +109,72 @@ describe('dryRunAll', () => {
     expect(result.deferred.get('/ConfigMap/fresh/b')).toMatch(
       /namespace fresh is created by this sync first/,
     );
+  });
+});
+
+describe('LISTs sent ahead of the plan', () => {
+  // A stand-in API server that answers every LIST of web's ConfigMaps with a, b and c, failing the
+  // next `failing` requests with 500, and logs each request.
+  const requests: string[] = [];
+  let failing = 0;
+  let listServer: http.Server;
+  let listClient: KubeClient;
+  const catalog = builtinCatalog();
+  const cmType = catalog.lookup('v1', 'ConfigMap').found!;
+  const targets = (...names: string[]): LiveTarget[] =>
+    names.map((n) => ({ id: `/ConfigMap/web/${n}`, type: cmType }));
+
+  beforeAll(async () => {
+    listServer = http.createServer((req, res) => {
+      requests.push(`${req.method} ${req.url}`);
+      res.setHeader('content-type', 'application/json');
+      if (failing > 0) {
+        failing--;
+        res.statusCode = 500;
+        res.end(JSON.stringify({ kind: 'Status', status: 'Failure', message: 'boom', code: 500 }));
+        return;
+      }
+      const item = (name: string): unknown => ({ metadata: { name, namespace: 'web' } });
+      res.end(JSON.stringify({ kind: 'ConfigMapList', items: ['a', 'b', 'c'].map(item), metadata: {} }));
+    });
+    listClient = await clientOf(listServer);
+  });
+  afterAll(async () => {
+    listClient.close();
+    await new Promise((resolve) => listServer.close(resolve));
+  });
+
+  it('are taken by the plan instead of listing again, once each', async () => {
+    requests.length = 0;
+    const ahead = new ListsAhead(listClient);
+    ahead.start(targets('a', 'b', 'c'));
+    // Pending: starting again (the strategy choice and the plan both identify the service) sends none.
+    ahead.start(targets('a', 'b', 'c'));
+    const live = await readLive(listClient, targets('a', 'b', 'c', 'd'), ahead);
+    expect([...live].map(([id, o]) => [id, o?.metadata.name])).toEqual([
+      ['/ConfigMap/web/a', 'a'],
+      ['/ConfigMap/web/b', 'b'],
+      ['/ConfigMap/web/c', 'c'],
+      ['/ConfigMap/web/d', undefined],
+    ]);
+    expect(requests).toEqual(['GET /api/v1/namespaces/web/configmaps?limit=500']);
+    // Taken: a plan made again reads the cluster anew.
+    await readLive(listClient, targets('a', 'b', 'c'), ahead);
+    expect(requests).toHaveLength(2);
+  });
+
+  it('leave small groups to GETs, and a failed one to the plan', async () => {
+    requests.length = 0;
+    const ahead = new ListsAhead(listClient);
+    ahead.start(targets('a', 'b'));
+    expect(requests).toEqual([]);
+    failing = 1;
+    ahead.start(targets('a', 'b', 'c'));
+    const live = await readLive(listClient, targets('a', 'b', 'c'), ahead);
+    expect(live.get('/ConfigMap/web/c')?.metadata.name).toBe('c');
+    expect(requests).toEqual([
+      'GET /api/v1/namespaces/web/configmaps?limit=500',
+      'GET /api/v1/namespaces/web/configmaps?limit=500',
+    ]);
   });
 });
