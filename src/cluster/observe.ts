@@ -39,61 +39,77 @@ function listed(group: LiveTarget[]): boolean {
   return group.length >= LIST_THRESHOLD && group[0]!.type.verbs.includes('list');
 }
 
+/** LISTs sent ahead, by the group key of `byKindAndNamespace`. */
+export type EarlyLists = Map<string, Promise<KubeObject[]>>;
+
 /**
- * LISTs sent ahead of the plan, for the kinds and namespaces the last deploy's inventory holds, so
- * they are answered while the manifests are still being parsed. Each is taken at most once: a plan
- * made again (under the lock, say) reads the cluster anew. One that failed is as if never sent.
+ * LISTs sent ahead of the plan, per service, for the kinds and namespaces its last deploy's inventory
+ * holds, so they are answered while the manifests are still being parsed. A plan takes all of its
+ * service's at once: what it does not use is dropped with them, and a plan made again (under the
+ * lock, say) reads the cluster anew.
  */
 export class ListsAhead {
-  private readonly lists = new Map<string, Promise<KubeObject[]>>();
+  private readonly pending = new Map<string, EarlyLists>();
 
   constructor(private readonly client: KubeClient) {}
 
-  /** Sends the LISTs that reading `targets` would send, unless one for the same group is pending. */
-  start(targets: LiveTarget[]): void {
+  /** Sends the LISTs that reading `targets` would send, unless the service has one pending for a group. */
+  start(service: string, targets: LiveTarget[]): void {
+    const lists = this.pending.get(service) ?? new Map<string, Promise<KubeObject[]>>();
+    this.pending.set(service, lists);
     for (const [key, group] of byKindAndNamespace(targets)) {
-      if (this.lists.has(key) || !listed(group)) continue;
+      if (lists.has(key) || !listed(group)) continue;
       const first = group[0]!;
       const listing = listObjects(this.client, first.type, parseId(first.id).namespace || undefined);
       listing.catch(() => undefined);
-      this.lists.set(key, listing);
+      lists.set(key, listing);
     }
   }
 
-  /** The LIST sent ahead for a group, once; undefined when none was. */
-  take(key: string): Promise<KubeObject[]> | undefined {
-    const listing = this.lists.get(key);
-    this.lists.delete(key);
-    return listing;
+  /** The service's LISTs sent ahead, taken once: later calls get none until `start` sends more. */
+  take(service: string): EarlyLists | undefined {
+    const lists = this.pending.get(service);
+    this.pending.delete(service);
+    return lists;
   }
 }
 
 /**
- * Reads live objects by id, choosing LIST or GET per kind and namespace, and taking a LIST sent
- * ahead (`ahead`) where there is one. Missing objects map to undefined.
+ * Reads live objects by id, choosing LIST or GET per kind and namespace, and using a LIST sent ahead
+ * (`early`) where there is one; one that failed is as if never sent, but a 403 goes straight to the
+ * GETs. Missing objects map to undefined.
  */
 export async function readLive(
   client: KubeClient,
   targets: LiveTarget[],
-  ahead?: ListsAhead,
+  early?: EarlyLists,
 ): Promise<Map<ResourceId, KubeObject | undefined>> {
   const out = new Map<ResourceId, KubeObject | undefined>();
   const fill = (group: LiveTarget[], items: KubeObject[]): void => {
     const byName = new Map(items.map((i) => [i.metadata.name, i]));
     for (const t of group) out.set(t.id, byName.get(parseId(t.id).name));
   };
+  // RBAC may allow get but not list: then one GET each.
+  const forbidden = (err: unknown): boolean => err instanceof ApiError && err.status === 403;
   await Promise.all(
     [...byKindAndNamespace(targets)].map(async ([key, group]) => {
-      const early = await ahead?.take(key)?.catch(() => undefined);
-      if (early) return fill(group, early);
+      let canList = listed(group);
+      const sent = early?.get(key);
+      if (sent) {
+        const answer = await sent.then(
+          (items) => ({ items }),
+          (err: unknown) => ({ err }),
+        );
+        if ('items' in answer) return fill(group, answer.items);
+        if (forbidden(answer.err)) canList = false;
+      }
       const first = group[0]!;
       const ns = parseId(first.id).namespace;
-      if (listed(group)) {
+      if (canList) {
         try {
           return fill(group, await listObjects(client, first.type, ns || undefined));
         } catch (err) {
-          // RBAC may allow get but not list: fall back to one GET each.
-          if (!(err instanceof ApiError && err.status === 403)) throw err;
+          if (!forbidden(err)) throw err;
         }
       }
       await Promise.all(

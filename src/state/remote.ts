@@ -162,7 +162,10 @@ export async function fetchTip(target: BranchTarget): Promise<string | undefined
         const reset = target.git.run(['update-ref', '-d', ref]).catch((e: unknown) => {
           throw localGitError(target, 'reset the private ref of', e);
         });
-        await Promise.all([refuseTagOnly(target), reset]);
+        // The refusal of a tag-only branch comes first, whichever of the two fails sooner.
+        const [tag, cleared] = await Promise.allSettled([refuseTagOnly(target), reset]);
+        if (tag.status === 'rejected') throw tag.reason;
+        if (cleared.status === 'rejected') throw cleared.reason;
         target.missSettled = true;
         return undefined;
       }

@@ -70,9 +70,9 @@ export interface RunContext {
   memory?: Promise<MemoryAt>;
   /** `memory.canaryThreshold` of nopea.yaml, when it sets one. */
   canaryThreshold?: number;
-  /** LISTs sent while the manifests load, for the kinds the last deploys' inventories hold. */
+  /** LISTs sent while the manifests load, per service, for the kinds its last deploy's inventory holds. */
   listsAhead?: ListsAhead;
-  /** The checkout's repository, commit and ref for deploy records, asked of git once per run. */
+  /** The checkout's repository, commit and ref for the service's deploy records, asked of git once. */
   source?: Promise<SourceInfo>;
 }
 
@@ -149,8 +149,23 @@ export async function openRun(opts: RunOptions, timer = new StageTimer()): Promi
   // its stage is only what is left of it once the state is open. A state error still comes first.
   const discovering = clientPromise?.then(discoverCluster);
   discovering?.catch(() => undefined);
-  const [store, client] = await Promise.all([timer.time('state', () => openState(storeOpts)), clientPromise]);
-  const catalog = discovering ? await timer.time('discovery', () => discovering) : builtinCatalog();
+  let store: StateStore;
+  let client: KubeClient | undefined;
+  let catalog: ResourceCatalog;
+  try {
+    [store, client] = await Promise.all([timer.time('state', () => openState(storeOpts)), clientPromise]);
+    catalog = discovering ? await timer.time('discovery', () => discovering) : builtinCatalog();
+  } catch (err) {
+    // Nothing else holds the client: discovery still in flight (and its retries) would keep the
+    // process alive after the error is reported.
+    clientPromise
+      ?.then((c) => {
+        c.cutInFlight();
+        c.close();
+      })
+      .catch(() => undefined);
+    throw err;
+  }
   const ctx: RunContext = { repoRoot, cwd, store, catalog, timer, services, manifests };
   if (client) {
     ctx.client = client;
@@ -196,7 +211,9 @@ export async function identifyService(
   // read after them.
   ctx.store
     .readService(spec.name)
-    .then((state) => ctx.listsAhead?.start(liveTargets([], state.inventory?.objects ?? [], ctx.catalog)))
+    .then((state) =>
+      ctx.listsAhead?.start(spec.name, liveTargets([], state.inventory?.objects ?? [], ctx.catalog)),
+    )
     .catch(() => undefined);
   const manifests = await ctx.timer.time(
     'source',
@@ -260,7 +277,8 @@ async function planFor(
   if (ctx.client) {
     const client = ctx.client;
     // Live objects first: they tell which objects need no dry-run at all (see plan/shortcut.ts).
-    const live = await readLive(client, liveTargets(desired, gone, ctx.catalog), ctx.listsAhead).catch(
+    const early = ctx.listsAhead?.take(spec.name);
+    const live = await readLive(client, liveTargets(desired, gone, ctx.catalog), early).catch(
       (err: unknown) => {
         throw describeApiError(err, 'reading live objects');
       },

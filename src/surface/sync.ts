@@ -236,7 +236,7 @@ async function syncService(
     const early = guardService(planned, opts);
     if (inSync(planned, early)) return await checkInSync(serviceRun, strategy, planned, early);
     ({ lock, prepared, guard } = await lockAndPlan(lockFor(serviceRun), result.objects, onPlan, planned));
-    void runSource(serviceRun);
+    runSource(serviceRun).catch(() => undefined);
   } catch (err) {
     // Refused before anything was written (the Namespace applied before the lock aside): nothing to
     // record, and there is no lock to record it under.
@@ -299,9 +299,9 @@ function recordInput(
 }
 
 /**
- * The checkout's repository, commit and ref for the records, asked of git once per run: HEAD does not
- * move while a run deploys what it read. Started as soon as a service has the lock, so the record does
- * not wait for it.
+ * The checkout's repository, commit and ref for the service's records, asked of git once: HEAD does
+ * not move while a run deploys what it read. Started as soon as the service has the lock, so the
+ * record does not wait for it (and awaited there, where a failure is reported).
  */
 function runSource(run: ServiceRun): Promise<SourceInfo> {
   return (run.ctx.source ??= sourceInfo(run.ctx.repoRoot, run.opts.provenance));

@@ -113,16 +113,18 @@ describe('dryRunAll', () => {
 });
 
 describe('LISTs sent ahead of the plan', () => {
-  // A stand-in API server that answers every LIST of web's ConfigMaps with a, b and c, failing the
-  // next `failing` requests with 500, and logs each request.
+  // A stand-in API server that answers every LIST of web's ConfigMaps with a, b and c (and a GET with
+  // the object named), answering the next `failing` requests with `failStatus`, and logs each request.
   const requests: string[] = [];
   let failing = 0;
+  let failStatus = 500;
   let listServer: http.Server;
   let listClient: KubeClient;
   const catalog = builtinCatalog();
   const cmType = catalog.lookup('v1', 'ConfigMap').found!;
   const targets = (...names: string[]): LiveTarget[] =>
     names.map((n) => ({ id: `/ConfigMap/web/${n}`, type: cmType }));
+  const LIST = 'GET /api/v1/namespaces/web/configmaps?limit=500';
 
   beforeAll(async () => {
     listServer = http.createServer((req, res) => {
@@ -130,12 +132,17 @@ describe('LISTs sent ahead of the plan', () => {
       res.setHeader('content-type', 'application/json');
       if (failing > 0) {
         failing--;
-        res.statusCode = 500;
-        res.end(JSON.stringify({ kind: 'Status', status: 'Failure', message: 'boom', code: 500 }));
+        res.statusCode = failStatus;
+        res.end(JSON.stringify({ kind: 'Status', status: 'Failure', message: 'no', code: failStatus }));
         return;
       }
       const item = (name: string): unknown => ({ metadata: { name, namespace: 'web' } });
-      res.end(JSON.stringify({ kind: 'ConfigMapList', items: ['a', 'b', 'c'].map(item), metadata: {} }));
+      const named = /\/configmaps\/([^/?]+)$/.exec(req.url ?? '')?.[1];
+      res.end(
+        JSON.stringify(
+          named ? item(named) : { kind: 'ConfigMapList', items: ['a', 'b', 'c'].map(item), metadata: {} },
+        ),
+      );
     });
     listClient = await clientOf(listServer);
   });
@@ -144,37 +151,54 @@ describe('LISTs sent ahead of the plan', () => {
     await new Promise((resolve) => listServer.close(resolve));
   });
 
-  it('are taken by the plan instead of listing again, once each', async () => {
+  it('are taken by the plan instead of listing again, all of a service at once', async () => {
     requests.length = 0;
     const ahead = new ListsAhead(listClient);
-    ahead.start(targets('a', 'b', 'c'));
+    ahead.start('web', targets('a', 'b', 'c'));
     // Pending: starting again (the strategy choice and the plan both identify the service) sends none.
-    ahead.start(targets('a', 'b', 'c'));
-    const live = await readLive(listClient, targets('a', 'b', 'c', 'd'), ahead);
+    ahead.start('web', targets('a', 'b', 'c'));
+    const live = await readLive(listClient, targets('a', 'b', 'c', 'd'), ahead.take('web'));
     expect([...live].map(([id, o]) => [id, o?.metadata.name])).toEqual([
       ['/ConfigMap/web/a', 'a'],
       ['/ConfigMap/web/b', 'b'],
       ['/ConfigMap/web/c', 'c'],
       ['/ConfigMap/web/d', undefined],
     ]);
-    expect(requests).toEqual(['GET /api/v1/namespaces/web/configmaps?limit=500']);
-    // Taken: a plan made again reads the cluster anew.
-    await readLive(listClient, targets('a', 'b', 'c'), ahead);
-    expect(requests).toHaveLength(2);
+    expect(requests).toEqual([LIST]);
+    // Taken: a plan made again reads the cluster anew, and another service never sees them.
+    expect(ahead.take('web')).toBeUndefined();
+    ahead.start('api', targets('a', 'b', 'c'));
+    await readLive(listClient, targets('a', 'b', 'c'), ahead.take('web'));
+    expect(requests).toEqual([LIST, LIST, LIST]);
   });
 
   it('leave small groups to GETs, and a failed one to the plan', async () => {
     requests.length = 0;
     const ahead = new ListsAhead(listClient);
-    ahead.start(targets('a', 'b'));
+    ahead.start('web', targets('a', 'b'));
     expect(requests).toEqual([]);
     failing = 1;
-    ahead.start(targets('a', 'b', 'c'));
-    const live = await readLive(listClient, targets('a', 'b', 'c'), ahead);
+    failStatus = 500;
+    ahead.start('web', targets('a', 'b', 'c'));
+    const live = await readLive(listClient, targets('a', 'b', 'c'), ahead.take('web'));
     expect(live.get('/ConfigMap/web/c')?.metadata.name).toBe('c');
-    expect(requests).toEqual([
-      'GET /api/v1/namespaces/web/configmaps?limit=500',
-      'GET /api/v1/namespaces/web/configmaps?limit=500',
+    expect(requests).toEqual([LIST, LIST]);
+  });
+
+  it('that were forbidden go straight to one GET each', async () => {
+    requests.length = 0;
+    const ahead = new ListsAhead(listClient);
+    failing = 1;
+    failStatus = 403;
+    ahead.start('web', targets('a', 'b', 'c'));
+    const live = await readLive(listClient, targets('a', 'b', 'c'), ahead.take('web'));
+    expect([...live.values()].map((o) => o?.metadata.name)).toEqual(['a', 'b', 'c']);
+    // The LIST was answered before the GETs went out; those run side by side, in any order.
+    expect(requests[0]).toBe(LIST);
+    expect(requests.slice(1).sort()).toEqual([
+      'GET /api/v1/namespaces/web/configmaps/a',
+      'GET /api/v1/namespaces/web/configmaps/b',
+      'GET /api/v1/namespaces/web/configmaps/c',
     ]);
   });
 });
