@@ -94,15 +94,11 @@ export async function readLive(
   await Promise.all(
     [...byKindAndNamespace(targets)].map(async ([key, group]) => {
       let canList = listed(group);
-      const sent = early?.get(key);
-      if (sent) {
-        const answer = await sent.then(
-          (items) => ({ items }),
-          (err: unknown) => ({ err }),
-        );
-        if ('items' in answer) return fill(group, answer.items);
-        if (forbidden(answer.err)) canList = false;
-      }
+      const sent = await early?.get(key)?.catch((err: unknown) => {
+        if (forbidden(err)) canList = false;
+        return undefined;
+      });
+      if (sent) return fill(group, sent);
       const first = group[0]!;
       const ns = parseId(first.id).namespace;
       if (canList) {

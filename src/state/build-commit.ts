@@ -48,17 +48,15 @@ function identityPart(text: string): string {
   return text.replace(/[<>\r\n]/g, '').trim();
 }
 
-/** Where fast-import keeps the commit while it builds it: a name no other build uses, never written. */
-let builds = 0;
-function scratchRef(): string {
-  builds += 1;
-  return `refs/nopea/build/${process.pid}-${Date.now().toString(36)}-${builds}`;
-}
+/**
+ * The branch fast-import builds the commit on. It is dropped (`reset` without `from`) before the
+ * stream ends, so fast-import never reads, locks or writes it: concurrent builds share the name.
+ */
+const SCRATCH_REF = 'refs/nopea/build';
 
 /** Writes the objects of a state commit and returns it, or undefined when the tree would not change. */
 export async function buildCommit(input: BuildCommitInput): Promise<BuiltCommit | undefined> {
   const { git, base, change } = input;
-  const ref = scratchRef();
   const ident = (who: Identity): string => {
     const name = identityPart(who.name);
     return `${name ? `${name} ` : ''}<${identityPart(who.email)}> now`;
@@ -66,7 +64,7 @@ export async function buildCommit(input: BuildCommitInput): Promise<BuiltCommit 
   const message = Buffer.from(input.message.endsWith('\n') ? input.message : `${input.message}\n`, 'utf8');
   const stream: Buffer[] = [
     Buffer.from(
-      `commit ${ref}\nmark :1\nauthor ${ident(input.author)}\ncommitter ${ident(input.committer)}\ndata ${message.length}\n`,
+      `commit ${SCRATCH_REF}\nmark :1\nauthor ${ident(input.author)}\ncommitter ${ident(input.committer)}\ndata ${message.length}\n`,
       'utf8',
     ),
     message,
@@ -80,7 +78,7 @@ export async function buildCommit(input: BuildCommitInput): Promise<BuiltCommit 
   for (const path of change.removals) stream.push(Buffer.from(`D ${quotePath(path)}\n`, 'utf8'));
   // The commit's id and its root tree's, then the scratch branch is dropped: fast-import moves no ref.
   // `--done` makes a cut-off stream an error; `now` is the time of the build, as commit-tree takes it.
-  stream.push(Buffer.from(`\nget-mark :1\nls :1 ""\nreset ${ref}\ndone\n`, 'utf8'));
+  stream.push(Buffer.from(`\nget-mark :1\nls :1 ""\nreset ${SCRATCH_REF}\ndone\n`, 'utf8'));
   const out = await git.pipe(
     ['fast-import', '--quiet', '--done', '--date-format=now'],
     Buffer.concat(stream),
