@@ -9,7 +9,7 @@ import http from 'node:http';
 import https from 'node:https';
 import { errorMessage } from '../errors.js';
 import { poll, type Clock } from '../poll.js';
-import { httpUrl, redactUrl } from '../metrics/push.js';
+import { httpUrl, redactUrl } from '../metrics/url.js';
 import { CLOUDEVENTS_CONTENT_TYPE, type CloudEvent } from './cdevents.js';
 
 export interface DeliverOptions {

@@ -3,12 +3,15 @@
  * (non-dry-run) sync, promote and rollback; at the end of the run the CDEvents go to the events
  * URL and each service's metrics to the Pushgateway, when those are given. Nothing here fails a
  * deploy: what cannot be delivered comes back as warnings, by service.
+ *
+ * Metrics are kept only where someone reads them: when the run pushes them, or when the process
+ * exposes its own (`nopea serve`, see `metrics/kept.ts`). Otherwise no metrics code is loaded.
  */
 import { errorMessage } from '../errors.js';
 import { VERSION } from '../version.js';
-import { observeDeploy, observeMove, PhaseTracker, type DeployObservation } from '../metrics/metrics.js';
-import { pushMetrics } from '../metrics/push.js';
-import { runMetrics } from '../metrics/registry.js';
+import { processMetricsKept } from '../metrics/kept.js';
+import type { DeployObservation } from '../metrics/metrics.js';
+import type { RunMetrics } from '../metrics/scope.js';
 import { serviceEvent, syncEvents, type CloudEvent, type DeployFacts, type SyncFacts } from './cdevents.js';
 import { deliverEvents } from './deliver.js';
 
@@ -67,27 +70,33 @@ function deployed(s: SyncReport): boolean {
 }
 
 export class RunTelemetry {
-  private readonly metrics = runMetrics();
-  private readonly phases = new PhaseTracker((service) => this.metrics.sets(service));
+  /** The run's metrics, from `run()` on; none when nobody reads them. */
+  private metrics?: RunMetrics;
   private readonly events: { service: string; event: CloudEvent }[] = [];
   /** Failures of telemetry itself, by service: reported as warnings, never failing the deploy. */
   private readonly failures = new Map<string, string[]>();
 
   constructor(private readonly opts: TelemetryOptions = {}) {}
 
-  /** Runs `work` in the run's scope: its Kubernetes API requests are counted for the current service. */
-  run<T>(work: () => Promise<T>): Promise<T> {
+  /**
+   * Runs `work` in the run's scope: its Kubernetes API requests are counted for the current service.
+   * The run's metrics start here, so what it observes is observed inside `work`.
+   */
+  async run<T>(work: () => Promise<T>): Promise<T> {
+    if (!this.opts.pushgatewayUrl && !processMetricsKept()) return work();
+    const { runMetrics } = await import('../metrics/registry.js');
+    this.metrics = runMetrics();
     return this.metrics.run(work);
   }
 
   /** The service whose work starts now. */
   serviceStarts(service: string): void {
-    this.metrics.starts(service);
+    this.metrics?.starts(service);
   }
 
   /** A rollout's phase as a monitor reported it. */
   rolloutPhase(service: string, phase: string | undefined): void {
-    this.safely(service, () => this.phases.see(service, phase));
+    this.safely(service, () => this.metrics?.phase(service, phase));
   }
 
   /** Runs a telemetry step; a failure of it becomes a warning of the service. */
@@ -120,13 +129,13 @@ export class RunTelemetry {
     };
     if (s.strategy) observation.strategy = s.strategy.name;
     if (s.plan) observation.counts = s.plan.counts;
-    observeDeploy(this.metrics.sets(s.service), observation);
+    this.metrics?.deployed(observation);
     if (this.opts.eventsUrl && deployed(s))
       for (const event of syncEvents(s, time, VERSION)) this.events.push({ service: s.service, event });
   }
 
   private onMove(m: MoveReport, time: Date): void {
-    observeMove(this.metrics.sets(m.service), m);
+    this.metrics?.moved(m);
     if (!this.opts.eventsUrl || m.outcome === 'handed-over') return;
     const facts: DeployFacts = {
       deployId: m.deployId,
@@ -164,14 +173,21 @@ export class RunTelemetry {
             ),
           )
         : []),
-      ...(pushgatewayUrl
-        ? this.metrics
-            .registries()
-            .map(async ([service, registry]) =>
-              add(service, [await pushMetrics(pushgatewayUrl, service, registry)]),
-            )
-        : []),
+      ...(pushgatewayUrl && this.metrics ? [this.pushes(pushgatewayUrl, this.metrics, add)] : []),
     ]);
     return warnings;
+  }
+
+  private async pushes(
+    gatewayUrl: string,
+    metrics: RunMetrics,
+    add: (service: string, list: readonly (string | undefined)[]) => void,
+  ): Promise<void> {
+    const { pushMetrics } = await import('../metrics/push.js');
+    await Promise.all(
+      metrics
+        .registries()
+        .map(async ([service, registry]) => add(service, [await pushMetrics(gatewayUrl, service, registry)])),
+    );
   }
 }

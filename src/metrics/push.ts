@@ -6,6 +6,7 @@
 import { Pushgateway, type Registry } from 'prom-client';
 import { errorMessage } from '../errors.js';
 import { retry, type Clock } from '../poll.js';
+import { httpUrl, redactUrl } from './url.js';
 
 export const PUSH_JOB = 'nopea';
 
@@ -46,23 +47,5 @@ export async function pushMetrics(
     return undefined;
   } catch (err) {
     return `metrics of ${service} not pushed to the Pushgateway ${redactUrl(gatewayUrl)}: ${errorMessage(err)}`;
-  }
-}
-
-/** An http(s) URL, or an error saying why the text is not one. */
-export function httpUrl(text: string): URL {
-  const url = new URL(text);
-  if (url.protocol !== 'http:' && url.protocol !== 'https:')
-    throw new Error(`${url.protocol} is not http(s)`);
-  return url;
-}
-
-/** A URL without credentials or query, for messages (a webhook URL may carry a token). */
-export function redactUrl(url: string): string {
-  try {
-    const u = new URL(url);
-    return `${u.protocol}//${u.host}${u.pathname}`;
-  } catch {
-    return '(not a URL)';
   }
 }

@@ -5,10 +5,12 @@
  */
 import { Registry } from 'prom-client';
 import { observeRequests } from '../cluster/client.js';
+import { keepProcessMetrics } from './kept.js';
 import { NopeaMetrics, observeKubeRequest } from './metrics.js';
 import { RunMetrics, currentRun } from './scope.js';
 
 export const metricsRegistry: Registry = new Registry();
+keepProcessMetrics();
 
 /** The instruments of the process-wide registry. */
 export const processMetrics = new NopeaMetrics(metricsRegistry);

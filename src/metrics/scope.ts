@@ -6,7 +6,15 @@
  */
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { Registry } from 'prom-client';
-import { NopeaMetrics, observeKubeRequest, type KubeRequestObservation } from './metrics.js';
+import {
+  NopeaMetrics,
+  PhaseTracker,
+  observeDeploy,
+  observeKubeRequest,
+  observeMove,
+  type DeployObservation,
+  type KubeRequestObservation,
+} from './metrics.js';
 
 /** Requests kept for the first service of a run, made before it started (API discovery). */
 const MAX_PENDING = 1_000;
@@ -16,6 +24,7 @@ export class RunMetrics {
   /** The service whose work runs now: the run's Kubernetes API requests are counted for it. */
   private current?: string;
   private pending: KubeRequestObservation[] = [];
+  private readonly phases = new PhaseTracker((service) => this.sets(service));
 
   constructor(private readonly process: NopeaMetrics) {}
 
@@ -46,6 +55,21 @@ export class RunMetrics {
   /** Every set an observation about `service` goes to: the process's and the run's for the service. */
   sets(service: string): NopeaMetrics[] {
     return [this.process, this.forService(service)];
+  }
+
+  /** A service's sync ended. */
+  deployed(d: DeployObservation): void {
+    observeDeploy(this.sets(d.service), d);
+  }
+
+  /** A promote or rollback ended. */
+  moved(move: { service: string; action: string; outcome: string }): void {
+    observeMove(this.sets(move.service), move);
+  }
+
+  /** A service's rollout is in `phase` now, as its monitor reported (undefined: not known yet). */
+  phase(service: string, phase: string | undefined): void {
+    this.phases.see(service, phase);
   }
 
   /** The run's registries, by service. */

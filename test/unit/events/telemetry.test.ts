@@ -45,6 +45,20 @@ describe('telemetryOptions', () => {
 });
 
 describe('RunTelemetry', () => {
+  // First in the file: loading the process-wide registry (as a push does) is for the whole process.
+  it('keeps metrics only when it pushes them or the process keeps its own', async () => {
+    const { currentRun } = await import('../../../src/metrics/scope.js');
+    const quiet = new RunTelemetry({});
+    expect(await quiet.run(async () => currentRun())).toBeUndefined();
+    quiet.serviceStarts('web');
+    quiet.syncEnded(report());
+    expect(await quiet.finish()).toEqual(new Map());
+    const pushing = new RunTelemetry({ pushgatewayUrl: 'http://127.0.0.1:9/' });
+    expect(await pushing.run(async () => currentRun())).toBeDefined();
+    // The registry is loaded now, as in `nopea serve`, which exposes it: every run keeps metrics.
+    expect(await new RunTelemetry({}).run(async () => currentRun())).toBeDefined();
+  });
+
   it('sends the events of real deploys only, and pushes each service once', async () => {
     const events = await sink();
     const gateway = await sink();

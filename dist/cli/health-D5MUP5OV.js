@@ -1,5 +1,5 @@
 import { createRequire as __nopeaCreateRequire } from 'node:module'; const require = __nopeaCreateRequire(import.meta.url);
-import{d as l}from"./chunk-SKDSJPQR.js";import{a,q as c,r as h}from"./chunk-N45W2VKS.js";import"./chunk-XPNIWTUV.js";import{c as o}from"./chunk-TTLTULV5.js";import"./chunk-5L534FRX.js";import{c as p,d as u,f as m,g as d}from"./chunk-URMQ2EJU.js";import"./chunk-ULLC5Z2G.js";import"./chunk-UL6TFJ6E.js";import"./chunk-JQQKCLYA.js";import"./chunk-OFGOZW76.js";var g=(e,s)=>e.split(`
+import{a,q as c,r as h}from"./chunk-33KNVYFD.js";import{d as l}from"./chunk-EEXYS2EN.js";import"./chunk-TNFYLYFB.js";import{c as p,d as u,f as m,g as d}from"./chunk-6DKF3MGC.js";import"./chunk-QXZWQJDI.js";import{c as o}from"./chunk-N3K7CHLW.js";import"./chunk-KMFYJAY5.js";import"./chunk-RMX37BR3.js";import"./chunk-T7KBOWAO.js";import"./chunk-MOZCN6MD.js";import"./chunk-DFYFB6ZQ.js";import"./chunk-6Y43OBK2.js";import"./chunk-7SIV2VPK.js";import"./chunk-R4UZLOZO.js";import"./chunk-DPSDZUDQ.js";import"./chunk-4FWFTW24.js";import"./chunk-ZK746YBK.js";var g=(e,s)=>e.split(`
 `).map(t=>`${s}${t}`).join(`
 `);function $(e){let s=`  ${e.state.padEnd(11)} `;if(e.diagnostics){let[t="",...n]=a({...e.diagnostics,id:e.id,state:"failed"}).split(`
 `);return[`${s}${t}`,...n.map(i=>g(i," ".repeat(s.length)))].join(`
