@@ -137,7 +137,22 @@ export class KubeClient {
   private readonly maxAttempts: number;
   private readonly timeoutMs: number;
   private readonly maxBackoffMs: number;
-  private readonly inFlight = new Set<AbortController>();
+  /** Aborted by `cutInFlight()`, then replaced: it ends what was in flight then, and nothing sent later. */
+  private cut = new AbortController();
+  /** A caller's signal joined with `cut`, made once per signal while `cut` stays the same. */
+  private readonly joined = new WeakMap<AbortSignal, { cut: AbortSignal; signal: AbortSignal }>();
+  /** Requests in flight by the signal that ends them: one listener per signal, not one per request. */
+  private readonly ending = new Map<
+    AbortSignal,
+    { requests: Set<http.ClientRequest>; onAbort: () => void }
+  >();
+  /** Where every request goes: the server's scheme, host and port, and its path prefix (a proxy's). */
+  private readonly target: {
+    mod: typeof https | typeof http;
+    hostname: string;
+    port: string;
+    prefix: string;
+  };
 
   constructor(
     readonly transport: Transport,
@@ -147,6 +162,15 @@ export class KubeClient {
     this.maxAttempts = options.maxAttempts ?? 5;
     this.timeoutMs = options.timeoutMs ?? 30_000;
     this.maxBackoffMs = options.maxBackoffMs ?? 8_000;
+    const server = transport.server;
+    this.target = {
+      mod: server.protocol === 'http:' ? http : https,
+      // An IPv6 literal comes bracketed in a URL, and without brackets in request options.
+      hostname: server.hostname.replace(/^\[(.*)\]$/, '$1'),
+      port: server.port,
+      // `https://rancher.example/k8s/clusters/c-1`: the API is under that path, as kubectl sends it.
+      prefix: server.pathname.replace(/\/+$/, ''),
+    };
   }
 
   get server(): string {
@@ -158,22 +182,57 @@ export class KubeClient {
    * at once, retries included. Requests sent afterwards (releasing the lock) are not affected.
    */
   cutInFlight(): void {
-    for (const controller of this.inFlight) controller.abort();
+    const cut = this.cut;
+    this.cut = new AbortController();
+    cut.abort();
   }
 
   /** Sends one request, retrying transient failures with jittered exponential backoff. */
   async request<T = unknown>(opts: RequestOptions): Promise<Response<T>> {
-    const cut = new AbortController();
-    this.inFlight.add(cut);
+    const cut = this.cut.signal;
     try {
-      const signal = opts.signal ? AbortSignal.any([opts.signal, cut.signal]) : cut.signal;
-      return await this.send<T>({ ...opts, signal });
+      return await this.send<T>({ ...opts, signal: this.joinCut(opts.signal, cut) });
     } catch (err) {
-      if (cut.signal.aborted) throw new RequestCutShort(`${opts.method} ${opts.path}`);
+      if (cut.aborted) throw new RequestCutShort(`${opts.method} ${opts.path}`);
       throw err;
-    } finally {
-      this.inFlight.delete(cut);
     }
+  }
+
+  /** The signal that ends a request: the caller's joined with `cut`, or `cut` alone. */
+  private joinCut(signal: AbortSignal | undefined, cut: AbortSignal): AbortSignal {
+    if (!signal) return cut;
+    const known = this.joined.get(signal);
+    if (known?.cut === cut) return known.signal;
+    const joined = AbortSignal.any([signal, cut]);
+    this.joined.set(signal, { cut, signal: joined });
+    return joined;
+  }
+
+  /**
+   * Ends `req` when `signal` aborts, as a request given the signal ends (with an AbortError). A signal
+   * has one listener for all of its requests in flight, which the last of them removes when it ends;
+   * the returned function is how a request says it ended.
+   */
+  private endWith(signal: AbortSignal, req: http.ClientRequest): () => void {
+    let ending = this.ending.get(signal);
+    if (!ending) {
+      const requests = new Set<http.ClientRequest>();
+      const onAbort = (): void => {
+        this.ending.delete(signal);
+        for (const r of requests) r.destroy(abortError(signal));
+      };
+      signal.addEventListener('abort', onAbort, { once: true });
+      ending = { requests, onAbort };
+      this.ending.set(signal, ending);
+    }
+    const { requests, onAbort } = ending;
+    requests.add(req);
+    return () => {
+      requests.delete(req);
+      if (requests.size > 0 || this.ending.get(signal)?.requests !== requests) return;
+      this.ending.delete(signal);
+      signal.removeEventListener('abort', onAbort);
+    };
   }
 
   private send<T>(opts: RequestOptions): Promise<Response<T>> {
@@ -203,10 +262,11 @@ export class KubeClient {
   }
 
   private pathWithQuery(opts: RequestOptions): string {
-    const params = new URLSearchParams();
-    for (const [k, v] of Object.entries(opts.query ?? {})) if (v !== undefined) params.set(k, String(v));
-    const qs = params.toString();
-    return qs ? `${opts.path}?${qs}` : opts.path;
+    let qs = '';
+    for (const [k, v] of Object.entries(opts.query ?? {})) {
+      if (v !== undefined) qs += `${qs ? '&' : '?'}${encodeURIComponent(k)}=${encodeURIComponent(String(v))}`;
+    }
+    return opts.path + qs;
   }
 
   /** One attempt, reported to the observers once it ends (the wait for a free slot not counted). */
@@ -224,7 +284,6 @@ export class KubeClient {
   }
 
   private async once<T>(opts: RequestOptions, deadlineMs: number): Promise<Response<T>> {
-    const url = new URL(this.pathWithQuery(opts), this.transport.server);
     const payload = opts.body === undefined ? undefined : Buffer.from(JSON.stringify(opts.body));
     const headers: Record<string, string> = {
       ...(await this.transport.headers()),
@@ -235,17 +294,26 @@ export class KubeClient {
       headers['Content-Type'] = opts.contentType ?? 'application/json';
       headers['Content-Length'] = String(payload.length);
     }
-    const mod = url.protocol === 'http:' ? http : https;
+    const { signal } = opts;
+    if (signal?.aborted) throw abortError(signal);
+    const { mod, hostname, port, prefix } = this.target;
     return new Promise<Response<T>>((resolve, reject) => {
+      // Options, not a URL: http would take a URL apart again for every request.
       const req = mod.request(
-        url,
-        { method: opts.method, headers, agent: this.transport.agent, signal: opts.signal },
+        {
+          hostname,
+          port,
+          path: prefix + this.pathWithQuery(opts),
+          method: opts.method,
+          headers,
+          agent: this.transport.agent,
+        },
         (res) => {
           const chunks: Buffer[] = [];
           res.on('data', (c: Buffer) => chunks.push(c));
           res.on('error', fail);
           res.on('end', () => {
-            clearTimeout(deadline);
+            settled();
             const text = Buffer.concat(chunks).toString('utf8');
             let body: unknown = text;
             if (text && (res.headers['content-type'] ?? '').includes('json')) {
@@ -259,19 +327,24 @@ export class KubeClient {
           });
         },
       );
+      const release = signal ? this.endWith(signal, req) : undefined;
       // Coded like a dropped connection, so it is retried: the next attempt may reach a healthier server.
       const deadline = setTimeout(() => {
         req.destroy(
           Object.assign(
             new Error(
-              `${opts.method} ${url.pathname}: no complete response within ${formatDuration(deadlineMs)}`,
+              `${opts.method} ${opts.path}: no complete response within ${formatDuration(deadlineMs)}`,
             ),
             { code: 'ETIMEDOUT' },
           ),
         );
       }, deadlineMs);
-      function fail(err: Error): void {
+      function settled(): void {
         clearTimeout(deadline);
+        release?.();
+      }
+      function fail(err: Error): void {
+        settled();
         reject(err);
       }
       req.on('error', fail);
@@ -284,4 +357,12 @@ export class KubeClient {
   close(): void {
     this.transport.agent.destroy();
   }
+}
+
+/** What a request ended by its signal fails with: the AbortError Node's own requests give. */
+function abortError(signal: AbortSignal): Error {
+  return Object.assign(new Error('The operation was aborted', { cause: signal.reason }), {
+    name: 'AbortError',
+    code: 'ABORT_ERR',
+  });
 }

@@ -60,8 +60,8 @@ function client(maxAttempts = 4, timeoutMs = 2000): KubeClient {
   );
 }
 
-async function get(c: KubeClient) {
-  return c.request({ method: 'GET', path: '/api/v1/namespaces/web/configmaps/a', verb: 'get' });
+async function get(c: KubeClient, signal?: AbortSignal) {
+  return c.request({ method: 'GET', path: '/api/v1/namespaces/web/configmaps/a', verb: 'get', signal });
 }
 
 describe('KubeClient retries', () => {
@@ -179,6 +179,58 @@ describe('cutting requests in flight short (a second signal)', () => {
     await expect(c.request({ method: 'GET', path: '/after', verb: 'get' })).resolves.toMatchObject({
       status: 200,
     });
+    c.close();
+  });
+});
+
+describe('the caller signal', () => {
+  it('ends every request in flight that carries it, as an AbortError, without a retry', async () => {
+    hits = 0;
+    script.push(trickle, trickle, trickle);
+    const c = client(4, 60_000);
+    const controller = new AbortController();
+    const pending = ['a', 'b', 'c'].map((name) =>
+      c.request({
+        method: 'GET',
+        path: `/api/v1/namespaces/a/configmaps/${name}`,
+        verb: 'get',
+        signal: controller.signal,
+      }),
+    );
+    await waitForHits(3);
+    const started = Date.now();
+    controller.abort();
+    for (const p of pending) await expect(p).rejects.toMatchObject({ name: 'AbortError' });
+    expect(Date.now() - started).toBeLessThan(5_000);
+    expect(hits).toBe(3);
+    expect(c.stats.retries).toBe(0);
+    // An aborted signal sends nothing; another signal is not affected.
+    await expect(get(c, controller.signal)).rejects.toMatchObject({ name: 'AbortError' });
+    expect(hits).toBe(3);
+    await expect(get(c, new AbortController().signal)).resolves.toMatchObject({ status: 200 });
+    c.close();
+  });
+});
+
+describe('the server address', () => {
+  it('keeps the path of a server behind a proxy (`https://host/k8s/clusters/c-1`) and the query encoded', async () => {
+    const paths: string[] = [];
+    script.push((res, req) => {
+      paths.push(req.url ?? '');
+      ok(res, req);
+    });
+    const c = new KubeClient({
+      server: new URL(`${url.origin}/k8s/clusters/c-1/`),
+      agent: new http.Agent({ keepAlive: true }),
+      headers: async () => ({}),
+    });
+    await c.request({
+      method: 'GET',
+      path: '/api/v1/configmaps',
+      query: { labelSelector: 'app in (a,b)', limit: 5, continue: undefined },
+      verb: 'list',
+    });
+    expect(paths).toEqual(['/k8s/clusters/c-1/api/v1/configmaps?labelSelector=app%20in%20(a%2Cb)&limit=5']);
     c.close();
   });
 });
