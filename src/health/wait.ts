@@ -82,6 +82,11 @@ export interface WaitOptions {
   /** Most objects diagnosed with events at the end (default 20); the rest are listed without events. */
   maxDiagnosed?: number;
   signal?: AbortSignal;
+  /**
+   * How the targets looked when they were read moments ago (an in-sync run's plan read them all): the
+   * first poll judges these instead of reading the same objects again. Later polls read anew.
+   */
+  seen?: ReadonlyMap<ResourceId, KubeObject>;
   /** Called after every poll. */
   onProgress?: (snapshot: HealthSnapshot) => void;
   /** Time and sleep of the loop (default: the process clock); injectable for tests. */
@@ -253,12 +258,18 @@ export async function waitForHealth(
   );
   let polls = 0;
 
+  let seenFirst = opts.seen;
   const observeAll = async (pending: HealthTarget[]): Promise<Observation[]> => {
-    let live: Map<ResourceId, KubeObject | undefined>;
-    try {
-      live = await readLive(client, pending);
-    } catch (err) {
-      throw describeApiError(err, 'reading objects to check their health');
+    let live: ReadonlyMap<ResourceId, KubeObject | undefined>;
+    const given = seenFirst;
+    seenFirst = undefined;
+    if (given && pending.every((t) => given.has(t.id))) live = given;
+    else {
+      try {
+        live = await readLive(client, pending);
+      } catch (err) {
+        throw describeApiError(err, 'reading objects to check their health');
+      }
     }
     return Promise.all(
       pending.map(async (t) => {

@@ -44,6 +44,7 @@ async function wait(change: Change, settings: WaitSettings): Promise<Waited> {
   const waitOpts: Parameters<typeof waitForHealth>[3] = { timeoutMs: settings.timeoutMs };
   if (change.onHealth) waitOpts.onProgress = change.onHealth;
   if (signal) waitOpts.signal = signal;
+  if (change.seen) waitOpts.seen = change.seen;
   const health = await clock.time('wait', () => waitForHealth(client, catalog, change.targets, waitOpts));
   if (signal?.aborted) return { health, error: cancelledError() };
   if (health.ok) return { health };

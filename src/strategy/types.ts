@@ -12,6 +12,7 @@ import type { ApplyItem, ObjectResult } from '../apply/execute.js';
 import type { GuardResult } from '../apply/guard.js';
 import type { HealthReport, HealthSnapshot, HealthTarget } from '../health/wait.js';
 import type { ResourceCatalog } from '../resources/catalog.js';
+import type { KubeObject, ResourceId } from '../resources/object.js';
 import type { ChosenBy, StrategyName } from './names.js';
 
 /** The strategy a deploy runs with, as a value: which, who chose it, and why in plain words. */
@@ -38,6 +39,8 @@ export interface Change {
   items: ApplyItem[];
   /** Every desired object, to wait for. */
   targets: HealthTarget[];
+  /** The targets as the plan read them moments ago, when nothing was written since (an in-sync run). */
+  seen?: ReadonlyMap<ResourceId, KubeObject>;
   /** What the guard lets prune, and what it keeps. */
   guard: GuardResult;
   /** Stops new writes (SIGTERM/SIGINT); writes in flight finish. */

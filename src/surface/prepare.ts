@@ -53,6 +53,8 @@ export interface PreparedService {
   plan: Plan;
   /** The uid of each desired object that exists in the cluster (empty offline), for the inventory. */
   liveUids: Map<ResourceId, string>;
+  /** Each desired object that exists in the cluster as the plan read it (empty offline). */
+  live: Map<ResourceId, KubeObject>;
 }
 
 /** The run's shared context: repository, state branch, cluster connection. */
@@ -240,8 +242,9 @@ export async function prepareService(
   const desired = shape ? shape(identified) : identified;
   const state = await timer.time('state', () => ctx.store.readService(spec.name));
   const liveUids = new Map<ResourceId, string>();
-  const plan = await timer.time('plan', () => planFor(ctx, spec, desired, state, liveUids));
-  return { spec, desired, state, plan, liveUids };
+  const live = new Map<ResourceId, KubeObject>();
+  const plan = await timer.time('plan', () => planFor(ctx, spec, desired, state, { liveUids, live }));
+  return { spec, desired, state, plan, liveUids, live };
 }
 
 async function planFor(
@@ -249,7 +252,7 @@ async function planFor(
   spec: ServiceSpec,
   desired: DesiredObject[],
   state: ServiceState,
-  liveUids: Map<ResourceId, string>,
+  seen: Pick<PreparedService, 'liveUids' | 'live'>,
 ): Promise<Plan> {
   const desiredIds = new Set(desired.map((d) => d.id));
   const lastApplied = (id: ResourceId): KubeObject | undefined =>
@@ -287,7 +290,8 @@ async function planFor(
       const l = live.get(o.desired.id);
       if (!l) continue;
       o.live = l;
-      if (typeof l.metadata.uid === 'string') liveUids.set(o.desired.id, l.metadata.uid);
+      seen.live.set(o.desired.id, l);
+      if (typeof l.metadata.uid === 'string') seen.liveUids.set(o.desired.id, l.metadata.uid);
     }
     const needDryRun = observations.filter((o) => !provablyUnchanged(o.intent, o.lastApplied, o.live));
     const dryRunSet = new Set(needDryRun);

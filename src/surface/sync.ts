@@ -360,8 +360,12 @@ async function checkInSync(
   result.objects.push(...prepared.desired.map((d): ObjectResult => ({ id: d.id, action: 'unchanged' })));
   try {
     // Nothing to roll out: a Rollout at rest is checked like any object, not monitored.
-    if (run.opts.wait ?? true)
-      await waitHealthy(run, isProgressive(strategy) ? direct : strategy, changeOf(run, prepared, guard, []));
+    if (run.opts.wait ?? true) {
+      const change = changeOf(run, prepared, guard, []);
+      // Nothing was written since the plan read every object: its first look needs no second read.
+      change.seen = prepared.live;
+      await waitHealthy(run, isProgressive(strategy) ? direct : strategy, change);
+    }
     result.outcome = 'succeeded';
   } catch (err) {
     settleFailure(run, err);

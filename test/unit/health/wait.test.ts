@@ -153,6 +153,34 @@ describe('waitForHealth rhythm', () => {
   });
 });
 
+describe('waitForHealth from objects just read', () => {
+  const cmType = catalog.lookup('v1', 'ConfigMap').found!;
+  const cm = (name: string): KubeObject => ({
+    apiVersion: 'v1',
+    kind: 'ConfigMap',
+    metadata: { name, namespace: 'web', uid: `uid-${name}` },
+  });
+  const target = (name: string): HealthTarget => ({ id: `/ConfigMap/web/${name}`, type: cmType });
+
+  it('judges its first poll from them without a request, and reads what they lack', async () => {
+    // The server has neither: a read would find them missing.
+    const seen = new Map([['/ConfigMap/web/a', cm('a')]]);
+    const report = await waitForHealth(client, catalog, [target('a')], { seen, clock: fakeClock() });
+    expect(report).toMatchObject({ ok: true, polls: 1, requests: 0 });
+
+    routes.set('/api/v1/namespaces/web/configmaps/b', cm('b'));
+    const partly = await waitForHealth(client, catalog, [target('a'), target('b')], {
+      seen,
+      timeoutMs: 3_000,
+      clock: fakeClock(),
+    });
+    // What they lack is read, and so is the rest of that poll's targets: one look at one moment.
+    expect(partly).toMatchObject({ ok: false, timedOut: true });
+    expect(partly.requests).toBeGreaterThan(0);
+    expect(partly.objects.find((o) => o.id === '/ConfigMap/web/b')).toMatchObject({ state: 'ready' });
+  });
+});
+
 describe('waitForHealth on a Job that is gone', () => {
   const completed = (uid: string) => ({
     items: [

@@ -76,6 +76,7 @@ function prepared(objects: DesiredObject[], entries: PlanEntry[], inventory?: In
     state,
     plan: plan(entries),
     liveUids: new Map(),
+    live: new Map(),
   };
 }
 
