@@ -51,9 +51,10 @@ export interface PreparedService {
   desired: DesiredObject[];
   state: ServiceState;
   plan: Plan;
-  /** The uid of each desired object that exists in the cluster (empty offline), for the inventory. */
-  liveUids: Map<ResourceId, string>;
-  /** Each desired object that exists in the cluster as the plan read it (empty offline). */
+  /**
+   * Each desired object that exists in the cluster as the plan read it (empty offline): its uid for
+   * the inventory, and an in-sync run's first look at its health.
+   */
   live: Map<ResourceId, KubeObject>;
 }
 
@@ -241,10 +242,9 @@ export async function prepareService(
   const identified = await identifyService(ctx, spec, opts);
   const desired = shape ? shape(identified) : identified;
   const state = await timer.time('state', () => ctx.store.readService(spec.name));
-  const liveUids = new Map<ResourceId, string>();
   const live = new Map<ResourceId, KubeObject>();
-  const plan = await timer.time('plan', () => planFor(ctx, spec, desired, state, { liveUids, live }));
-  return { spec, desired, state, plan, liveUids, live };
+  const plan = await timer.time('plan', () => planFor(ctx, spec, desired, state, live));
+  return { spec, desired, state, plan, live };
 }
 
 async function planFor(
@@ -252,7 +252,7 @@ async function planFor(
   spec: ServiceSpec,
   desired: DesiredObject[],
   state: ServiceState,
-  seen: Pick<PreparedService, 'liveUids' | 'live'>,
+  seen: Map<ResourceId, KubeObject>,
 ): Promise<Plan> {
   const desiredIds = new Set(desired.map((d) => d.id));
   const lastApplied = (id: ResourceId): KubeObject | undefined =>
@@ -290,8 +290,7 @@ async function planFor(
       const l = live.get(o.desired.id);
       if (!l) continue;
       o.live = l;
-      seen.live.set(o.desired.id, l);
-      if (typeof l.metadata.uid === 'string') seen.liveUids.set(o.desired.id, l.metadata.uid);
+      seen.set(o.desired.id, l);
     }
     const needDryRun = observations.filter((o) => !provablyUnchanged(o.intent, o.lastApplied, o.live));
     const dryRunSet = new Set(needDryRun);

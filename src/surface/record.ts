@@ -178,7 +178,8 @@ export function serviceFiles(input: RecordInput, base: ServiceState): DerivedFil
       done?.action === 'unchanged';
     if (!done || !stays) continue;
     const entry: InventoryObject = { id: d.id, apiVersion: d.object.apiVersion };
-    const uid = done.applied?.metadata.uid ?? prepared.liveUids.get(d.id) ?? inCluster.get(d.id)?.uid;
+    const uid =
+      done.applied?.metadata.uid ?? prepared.live.get(d.id)?.metadata.uid ?? inCluster.get(d.id)?.uid;
     if (typeof uid === 'string') entry.uid = uid;
     inCluster.set(d.id, entry);
     const completed = d.ref.group === 'batch' && d.ref.kind === 'Job' && ready.has(d.id);

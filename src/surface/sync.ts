@@ -499,7 +499,7 @@ function healthTargets(prepared: PreparedService, results: readonly ObjectResult
     .filter((d) => !finished.has(d.id))
     .map((d) => {
       const target: HealthTarget = { id: d.id, type: d.type };
-      const uid = applied.get(d.id) ?? prepared.liveUids.get(d.id);
+      const uid = applied.get(d.id) ?? prepared.live.get(d.id)?.metadata.uid;
       if (typeof uid === 'string') target.uid = uid;
       return target;
     });

@@ -75,7 +75,6 @@ function prepared(objects: DesiredObject[], entries: PlanEntry[], inventory?: In
     desired: objects,
     state,
     plan: plan(entries),
-    liveUids: new Map(),
     live: new Map(),
   };
 }
