@@ -122,6 +122,24 @@ describe('the published package', () => {
     expect(r.stdout).toMatch(/nopea sync \[paths\.\.\]/);
   });
 
+  it('keeps a compile cache on a Node that has one (22.1 and later), none on Node 20', async () => {
+    // The installed entry run by this Node (npx would take the node on PATH), with its own temporary
+    // directory: where Node keeps the cache when nothing says otherwise.
+    const tmp = path.join(root, 'tmp');
+    await mkdir(tmp);
+    const cacheEnv: NodeJS.ProcessEnv = { ...env, TMPDIR: tmp };
+    delete cacheEnv.NODE_COMPILE_CACHE;
+    delete cacheEnv.NODE_DISABLE_COMPILE_CACHE;
+    const bin = path.join(app, 'node_modules', 'nopea', 'dist', 'cli.js');
+    const r = await exec(process.execPath, [bin, 'diff', '--help'], app, cacheEnv);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toContain('nopea diff');
+    const cached = await readdir(path.join(tmp, 'node-compile-cache'), { recursive: true }).catch(() => []);
+    const [major = 0, minor = 0] = process.versions.node.split('.').map(Number);
+    if (major > 22 || (major === 22 && minor >= 1)) expect(cached.length).toBeGreaterThan(0);
+    else expect(cached).toEqual([]);
+  });
+
   it('runs `npx nopea diff --offline` in a repository with a manifest', async () => {
     // Inside the app folder, so npx finds the installed bin as it would in a project.
     const repo = path.join(app, 'repo');

@@ -1,2 +1,0 @@
-import { createRequire as __nopeaCreateRequire } from 'node:module'; const require = __nopeaCreateRequire(import.meta.url);
-import{a,b,c,d}from"./chunk-WYGYI4TH.js";import"./chunk-ET2SYZ4T.js";import"./chunk-RMQ75IJD.js";import"./chunk-OH6OJQVX.js";import"./chunk-7SIV2VPK.js";import"./chunk-R4UZLOZO.js";import"./chunk-DPSDZUDQ.js";import"./chunk-4FWFTW24.js";import"./chunk-ZK746YBK.js";export{a as metricsRegistry,c as metricsText,b as processMetrics,d as runMetrics};
