@@ -21,6 +21,7 @@ import {
   check,
   cli,
   cpuOf,
+  deleteNamespaces,
   formatBreakdown,
   hasTime,
   makeRepo,
@@ -250,15 +251,7 @@ export async function benchGrowth(
       console.log(`  ${size} objects measured in ${((performance.now() - started) / 1000).toFixed(0)} s`);
     }
   } finally {
-    // Waited for (bounded), so the next section does not measure the namespace controller's clean-up.
-    if (created.length > 0) {
-      const started = performance.now();
-      const deleted = await run(kubectl, ['delete', 'namespace', ...created, '--ignore-not-found', '--timeout=120s'], { cwd: dir, env }); // prettier-ignore
-      const s = ((performance.now() - started) / 1000).toFixed(0);
-      console.log(
-        `  namespaces deleted in ${s} s${deleted.code === 0 ? '' : ` (not all: ${deleted.stderr.trim()})`}`,
-      );
-    }
+    if (created.length > 0) console.log(`  ${await deleteNamespaces(kubectl, created, { cwd: dir, env })}`);
   }
 
   const growth = {} as GrowthResult['growth'];

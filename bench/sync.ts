@@ -20,6 +20,7 @@ import { generateObjects, writeManifests } from './generate.js';
 import {
   check,
   cli,
+  deleteNamespaces,
   formatBreakdown,
   hasTime,
   kubectlRequests,
@@ -240,11 +241,9 @@ async function benchSync(
       limits,
     };
   } finally {
-    for (const ns of [nsKubectl, nsNopea]) {
-      await run(kubectl, ['delete', 'namespace', ns, '--wait=false', '--ignore-not-found'], {
-        cwd: dir,
-        env: admin,
-      });
-    }
+    // Waited for: the network profile, and the sections after this one, run on a quiet cluster.
+    console.log(
+      `  [${profile}] ${await deleteNamespaces(kubectl, [nsKubectl, nsNopea], { cwd: dir, env: admin })}`,
+    );
   }
 }
