@@ -77,6 +77,12 @@ export interface RunContext {
   listsAhead?: ListsAhead;
   /** The checkout's repository, commit and ref for the service's deploy records, asked of git once. */
   source?: Promise<SourceInfo>;
+  /**
+   * Each service's desired objects, identified once per run: the manifests and the catalog do not
+   * change during a run, and a sync asks before choosing its strategy, before its plan and again under
+   * the lock.
+   */
+  identified?: Map<string, Promise<DesiredObject[]>>;
 }
 
 /**
@@ -203,8 +209,22 @@ export function guardService(prepared: PreparedService, opts: SyncOptions): Guar
   });
 }
 
-/** Stages 1–2 for one service: its manifests, loaded and identified. */
-export async function identifyService(
+/** Stages 1–2 for one service: its manifests, loaded and identified (once per run, see `identified`). */
+export function identifyService(
+  ctx: RunContext,
+  spec: ServiceSpec,
+  opts: RunOptions,
+): Promise<DesiredObject[]> {
+  ctx.identified ??= new Map();
+  let identified = ctx.identified.get(spec.name);
+  if (!identified) {
+    identified = loadAndIdentify(ctx, spec, opts);
+    ctx.identified.set(spec.name, identified);
+  }
+  return identified;
+}
+
+async function loadAndIdentify(
   ctx: RunContext,
   spec: ServiceSpec,
   opts: RunOptions,
