@@ -550,12 +550,13 @@ class GitHttpServer {
           body = parsed.rest;
           if (fault === 'push-drop-after') continue;
           if (slowMs > 0) await this.sleep(slowMs, response);
-          if (response.destroyed) continue;
+          // close() wakes the sleep before the destroyed sockets' responses know it: nothing more is sent.
+          if (response.destroyed || this.closing) continue;
           response.writeHead(head.status, head.headers);
         } else if (slowMs > 0) {
           await this.sleep(slowMs, response);
         }
-        if (body.length === 0 || response.destroyed) continue;
+        if (body.length === 0 || response.destroyed || this.closing) continue;
         await write(response, body);
         if (fault === 'fetch-drop') return { head, cut: true };
       }
@@ -565,6 +566,12 @@ class GitHttpServer {
     void relay()
       .catch((error: Error) => ({ head: undefined, cut: false, error }))
       .then(async (relayed: { head?: CgiHead; cut: boolean; error?: Error }) => {
+        if (this.closing) {
+          // Whatever git did after close() stopped it, the request ended because the server closed.
+          this.record(pending, { error: 'server closed' });
+          response.socket?.destroy();
+          return;
+        }
         if (relayed.cut) {
           this.record(pending, { status: relayed.head?.status ?? null, error: 'cut after the first chunk' });
           response.socket?.destroy();
