@@ -121,7 +121,6 @@ export async function deleteNamespaces(
   names: string[],
   opts: { cwd: string; env: NodeJS.ProcessEnv },
 ): Promise<string> {
-  if (names.length === 0) return '';
   const started = performance.now();
   const deleted = await run(kubectl, ['delete', 'namespace', ...names, '--ignore-not-found', '--timeout=120s'], opts); // prettier-ignore
   const s = ((performance.now() - started) / 1000).toFixed(0);

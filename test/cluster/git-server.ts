@@ -550,7 +550,8 @@ class GitHttpServer {
           body = parsed.rest;
           if (fault === 'push-drop-after') continue;
           if (slowMs > 0) await this.sleep(slowMs, response);
-          // close() wakes the sleep before the destroyed sockets' responses know it: nothing more is sent.
+          // close() wakes the sleep before the destroyed sockets' responses know it: nothing more is sent
+          // (a write to such a response may never finish, and close() would wait on it).
           if (response.destroyed || this.closing) continue;
           response.writeHead(head.status, head.headers);
         } else if (slowMs > 0) {
