@@ -270,14 +270,18 @@ function quoteHint(key: string, value: unknown, at: Locator, path: FieldPath): s
   return `quote it: ${name}: ${/^["']/.test(source) ? source : JSON.stringify(source)}`;
 }
 
-/** Flags values JSON cannot carry (YAML's `.inf`/`.nan`, or anything that is not plain data). */
+/**
+ * Flags values JSON cannot carry (YAML's `.inf`/`.nan`, or anything that is not plain data). `path` is
+ * the walk's own, pushed and popped as it goes (a new array per value was most of the walk's time), so
+ * a report takes a copy.
+ */
 function checkJsonValues(value: unknown, path: (string | number)[], report: Report): void {
   if (value === null || typeof value === 'string' || typeof value === 'boolean') return;
   if (typeof value === 'number') {
     if (!Number.isFinite(value)) {
       const where = path.length ? path.join('.') : 'the document';
       report(
-        path,
+        [...path],
         `${where} is ${String(value)}, which JSON (and so the API server) cannot represent`,
         'quote it if it is meant as a string',
       );
@@ -285,15 +289,23 @@ function checkJsonValues(value: unknown, path: (string | number)[], report: Repo
     return;
   }
   if (Array.isArray(value)) {
-    value.forEach((item, i) => checkJsonValues(item, [...path, i], report));
+    for (let i = 0; i < value.length; i++) {
+      path.push(i);
+      checkJsonValues(value[i], path, report);
+      path.pop();
+    }
     return;
   }
   if (isPlainObject(value) && Object.getPrototypeOf(value) === Object.prototype) {
-    for (const key of Object.keys(value)) checkJsonValues(value[key], [...path, key], report);
+    for (const key of Object.keys(value)) {
+      path.push(key);
+      checkJsonValues(value[key], path, report);
+      path.pop();
+    }
     return;
   }
   report(
-    path,
+    [...path],
     `${path.join('.')} is not plain data (${Object.prototype.toString.call(value)})`,
     'remove the YAML tag on this value',
   );

@@ -9,6 +9,7 @@ import {
   isAlias,
   isCollection,
   isMap,
+  isPair,
   isScalar,
   isSeq,
   visit,
@@ -130,18 +131,25 @@ function unclosedFlowStart(doc: Document, errorOffset: number, wantMap: boolean)
  */
 export function collectionKeys(doc: Document, file: string, lines: LineCounter): Problem[] {
   const problems: Problem[] = [];
-  visit(doc, {
-    Pair(_key, pair) {
-      if (isCollection(pair.key)) {
+  // The nodes `visit` would reach (aliases are not followed), walked with a stack: `visit` builds and
+  // freezes a path array at every collection, a tenth of the time of reading a typical manifest.
+  const stack: unknown[] = [doc.contents];
+  while (stack.length > 0) {
+    const node = stack.pop();
+    if (isCollection(node)) {
+      for (let i = node.items.length - 1; i >= 0; i--) stack.push(node.items[i]);
+    } else if (isPair(node)) {
+      if (isCollection(node.key)) {
         problems.push({
           message:
             'a mapping key is itself a mapping or a list, which JSON and the API server cannot represent',
-          origin: { file, line: lines.linePos(nodeStart(pair.key) ?? 0).line },
+          origin: { file, line: lines.linePos(nodeStart(node.key) ?? 0).line },
           hint: 'quote the key; an unquoted "{{ ... }}" template is read as a mapping (render templates before nopea reads them)',
         });
       }
-    },
-  });
+      stack.push(node.value, node.key);
+    }
+  }
   return problems;
 }
 
