@@ -9,7 +9,7 @@ import { NopeaError, type Problem } from '../errors.js';
 import type { KubeClient } from '../cluster/client.js';
 import { ApiError, RequestCutShort, conflictFields, invalidObjectReason } from '../cluster/errors.js';
 import { describeApiError } from '../cluster/explain.js';
-import { applyObject, deleteObject, getObject } from '../cluster/objects.js';
+import { applyForMetadata, deleteObject, getObject, type WrittenMetadata } from '../cluster/objects.js';
 import { assess } from '../health/rules.js';
 import { poll, retry } from '../poll.js';
 import type { DesiredObject } from '../resources/identify.js';
@@ -24,8 +24,8 @@ export type ObjectAction = 'created' | 'configured' | 'unchanged' | 'pruned' | '
 export interface ObjectResult {
   id: ResourceId;
   action: ObjectAction;
-  /** The object as the server stored it (written objects only, failed ones included: a CRD never Established). */
-  applied?: KubeObject;
+  /** The metadata the server stored the object with (written objects only, failed ones included: a CRD never Established). */
+  applied?: WrittenMetadata;
   /** The intent that was applied (what last-applied records). */
   intent?: KubeObject;
   problem?: Problem;
@@ -158,7 +158,7 @@ async function applyOne(
     (desired.crdPending && err instanceof ApiError && err.status === 404) ||
     namespaceNotYetVisible(err, desired.ref.namespace, freshNamespaces);
   try {
-    const applied = await retry(() => applyObject(client, desired.type, intent, { force }), {
+    const applied = await retry(() => applyForMetadata(client, desired.type, intent, { force }), {
       ...NOT_YET_SERVED,
       retryable: notYetServed,
       signal: opts.signal,
@@ -234,7 +234,7 @@ async function recreate(
         `${desired.id}: deleted to re-create it (immutable ${field}), but it did not go away within ${RECREATE_WAIT_MS / 1000} s`,
       );
     }
-    const applied = await applyObject(client, desired.type, intent, { force });
+    const applied = await applyForMetadata(client, desired.type, intent, { force });
     return { id: desired.id, action: 'configured', applied, intent };
   } catch (err) {
     const described = describeApiError(err, `re-creating ${desired.id} (immutable ${field})`, desired.id);

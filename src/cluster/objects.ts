@@ -72,7 +72,40 @@ export async function applyObject(
   object: KubeObject,
   opts: ApplyObjectOptions = {},
 ): Promise<KubeObject> {
-  const res = await client.request<KubeObject>({
+  return (await sendApply<KubeObject>(client, type, object, opts)).body;
+}
+
+/** What a write's answer is read for: the identity and version the server gave the object. */
+export interface WrittenMetadata {
+  metadata: KubeObject['metadata'];
+}
+
+/**
+ * `applyObject` for a caller that only reads the stored object's metadata (uid, resourceVersion): the
+ * server answers with its `PartialObjectMetadata` (meta.k8s.io/v1), so neither side encodes or
+ * parses the rest of the object. A server that cannot (before Kubernetes 1.15) sends the whole object.
+ */
+export async function applyForMetadata(
+  client: KubeClient,
+  type: ResourceType,
+  object: KubeObject,
+  opts: Omit<ApplyObjectOptions, 'dryRun'> = {},
+): Promise<WrittenMetadata> {
+  const res = await sendApply<WrittenMetadata>(client, type, object, opts, METADATA_ONLY);
+  return { metadata: res.body.metadata };
+}
+
+/** The Accept header of a write whose answer is read for its metadata alone. */
+export const METADATA_ONLY = 'application/json;as=PartialObjectMetadata;g=meta.k8s.io;v=v1,application/json';
+
+function sendApply<T>(
+  client: KubeClient,
+  type: ResourceType,
+  object: KubeObject,
+  opts: ApplyObjectOptions,
+  accept?: string,
+): Promise<{ body: T }> {
+  return client.request<T>({
     method: 'PATCH',
     path: resourcePath(type, object.metadata.namespace, object.metadata.name),
     query: {
@@ -84,10 +117,10 @@ export async function applyObject(
     },
     body: object,
     contentType: 'application/apply-patch+yaml',
+    ...(accept ? { accept } : {}),
     verb: opts.dryRun ? 'dry-run' : 'apply',
     signal: opts.signal,
   });
-  return res.body;
 }
 
 /** How a patch is read: a JSON merge patch (RFC 7386) or a JSON patch (RFC 6902). */
