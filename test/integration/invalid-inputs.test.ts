@@ -27,7 +27,10 @@ async function fixtureObjects(): Promise<{ kind: string; namespace?: string; nam
       const full = path.join(dir, e.name);
       if (e.isDirectory()) await walk(full);
       else if (e.isFile() && /\.(ya?ml|json)$/.test(e.name)) {
-        for (const doc of parseAllDocuments(await readFile(full, 'utf8'), { uniqueKeys: false })) {
+        for (const doc of parseAllDocuments(await readFile(full, 'utf8'), {
+          uniqueKeys: false,
+          logLevel: 'error',
+        })) {
           let value: unknown;
           try {
             value = doc.toJS({ maxAliasCount: 10 });
