@@ -19,11 +19,12 @@ export const DEFAULT_STATE_BRANCH = 'nopea-state';
 
 /**
  * Which repository holds the state branch: `repoDir`, any directory inside its work tree, or `repoRoot`,
- * its top level as `repositoryRoot` (`repository.ts`) returned it, when the caller has looked it up
- * already and git need not be asked again.
+ * its top level as `locateCheckout` (`repository.ts`) returned it, when the caller has looked it up
+ * already and git need not be asked again (nor whether it is shallow, when `shallowRepository` says).
  */
 export type RepositoryLocation =
-  { repoDir: string; repoRoot?: never } | { repoRoot: string; repoDir?: never };
+  | { repoDir: string; repoRoot?: never; shallowRepository?: never }
+  | { repoRoot: string; repoDir?: never; shallowRepository?: boolean };
 
 /** How to reach the state branch and how to write it. */
 export type OpenStateOptions = RepositoryLocation & {
@@ -103,13 +104,17 @@ function httpPrefix(url: string): string | undefined {
 
 /**
  * The repository's top level and whether it is shallow. With `repoRoot` the top level is known and
- * git is only asked whether the repository is shallow; with `repoDir` one `rev-parse` answers both.
+ * git is only asked whether the repository is shallow, unless the caller knows that too; with
+ * `repoDir` one `rev-parse` answers both.
  */
 async function locateRepository(
   location: RepositoryLocation,
   timeoutMs: number,
 ): Promise<{ top: string; shallowRepository: boolean }> {
   const dir = location.repoRoot ?? location.repoDir;
+  if (location.repoRoot !== undefined && location.shallowRepository !== undefined) {
+    return { top: location.repoRoot, shallowRepository: location.shallowRepository };
+  }
   try {
     const probe = new Git({ cwd: dir, timeoutMs });
     if (location.repoRoot !== undefined) {

@@ -49,11 +49,23 @@ function firstLine(err: unknown): string {
   return text.split('\n')[0] ?? '';
 }
 
-/** The work tree's top level; nopea keeps its state in git, so it must run inside a repository. */
-export async function repositoryRoot(cwd: string): Promise<string> {
+/** A checkout as git sees it: its top level, and whether its history is shallow (as CI clones are). */
+export interface Checkout {
+  root: string;
+  shallow: boolean;
+}
+
+/**
+ * The checkout around `cwd`: its top level and whether it is shallow, asked of git in one `rev-parse`
+ * (opening the state branch needs both); nopea keeps its state in git, so it must run inside one.
+ */
+export async function locateCheckout(cwd: string): Promise<Checkout> {
   try {
     const git = new Git({ cwd, timeoutMs: DEFAULT_GIT_TIMEOUT_MS });
-    return (await git.run(['rev-parse', '--show-toplevel'])).trim();
+    const [root = '', shallow] = (await git.run(['rev-parse', '--show-toplevel', '--is-shallow-repository']))
+      .split('\n')
+      .map((line) => line.trim());
+    return { root, shallow: shallow === 'true' };
   } catch (err) {
     throw new NopeaError('input', {
       message: `${cwd} is not inside a git repository (${firstLine(err)})`,

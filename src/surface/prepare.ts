@@ -18,7 +18,7 @@ import { provablyUnchanged } from '../plan/shortcut.js';
 import type { Plan } from '../plan/types.js';
 import { DEFAULT_STATE_BRANCH, openState } from '../state/open.js';
 import type { StateStore } from '../state/store.js';
-import { repositoryRoot, type SourceInfo } from '../state/repository.js';
+import { type Checkout, locateCheckout, type SourceInfo } from '../state/repository.js';
 import type { ServiceState } from '../state/reader.js';
 import { describeApiError } from '../cluster/explain.js';
 import { connectCluster, discoverCluster } from './cluster.js';
@@ -101,13 +101,13 @@ export function repoPath(repoRoot: string, cwd: string, given: string): string {
 
 /** Where the state branch is and how to reach it: flags, then nopea.yaml, then the defaults. */
 function stateOptions(
-  repoRoot: string,
+  { root: repoRoot, shallow: shallowRepository }: Checkout,
   config: NopeaConfig | undefined,
   opts: StateLocationOptions,
 ): Parameters<typeof openState>[0] {
   const branch = opts.stateBranch ?? config?.stateBranch ?? DEFAULT_STATE_BRANCH;
   const remote = opts.stateRemote ?? config?.stateRemote ?? 'origin';
-  const storeOpts: Parameters<typeof openState>[0] = { repoRoot, branch, remote };
+  const storeOpts: Parameters<typeof openState>[0] = { repoRoot, shallowRepository, branch, remote };
   if (config?.retention?.deploys) storeOpts.retention = { deploys: config.retention.deploys };
   if (opts.gitAuthHeader) storeOpts.auth = { extraHeader: opts.gitAuthHeader };
   return storeOpts;
@@ -125,15 +125,16 @@ export type StateLocationOptions = Pick<RunOptions, 'cwd' | 'stateBranch' | 'sta
 
 /** Opens the repository's state branch for reading, without a cluster. */
 export async function openStateView(opts: StateLocationOptions): Promise<StateView> {
-  const repoRoot = await repositoryRoot(path.resolve(opts.cwd ?? process.cwd()));
-  const config = await loadConfig(repoRoot);
-  return { repoRoot, config, store: await openState(stateOptions(repoRoot, config, opts)) };
+  const checkout = await locateCheckout(path.resolve(opts.cwd ?? process.cwd()));
+  const config = await loadConfig(checkout.root);
+  return { repoRoot: checkout.root, config, store: await openState(stateOptions(checkout, config, opts)) };
 }
 
 /** Opens repository, configuration, state branch and (unless offline) the cluster. */
 export async function openRun(opts: RunOptions, timer = new StageTimer()): Promise<RunContext> {
   const cwd = path.resolve(opts.cwd ?? process.cwd());
-  const repoRoot = await repositoryRoot(cwd);
+  const checkout = await locateCheckout(cwd);
+  const repoRoot = checkout.root;
   const config = await loadConfig(repoRoot);
   // git reports the root with symlinks resolved; resolve cwd the same way before relating the two.
   const realCwd = await realpath(cwd).catch(() => cwd);
@@ -144,7 +145,7 @@ export async function openRun(opts: RunOptions, timer = new StageTimer()): Promi
     },
     config,
   );
-  const storeOpts = stateOptions(repoRoot, config, opts);
+  const storeOpts = stateOptions(checkout, config, opts);
   // Manifests load while git fetches the state and the cluster is discovered.
   const manifests = new Map<string, Promise<Manifest[]>>();
   for (const spec of services) {

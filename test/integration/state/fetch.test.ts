@@ -1,8 +1,10 @@
 import { execFileSync } from 'node:child_process';
+import { realpath } from 'node:fs/promises';
 import { monotonicFactory } from 'ulid';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { serializeStateFile } from '../../../src/state/format.js';
 import { openState } from '../../../src/state/open.js';
+import { locateCheckout } from '../../../src/state/repository.js';
 import { NopeaError } from '../../../src/errors.js';
 import { cloneRemote, git, makeRepo, recordGitArgv, type TestRepo } from '../../helpers/git.js';
 import { deployChange, deployRecord } from './records.js';
@@ -95,6 +97,25 @@ describe('fetching the state branch', () => {
       expect(store.tip).toBe(await git(repo.remote, 'rev-parse', 'nopea-state'));
       expect(await git(clone.work, 'rev-parse', '--is-shallow-repository')).toBe('false');
     } finally {
+      await clone.cleanup();
+    }
+  });
+
+  it('asks git once for the top level and whether it is shallow, when the caller passes both on', async () => {
+    const clone = await cloneRemote(repo.remote, { depth: 1 });
+    const recorder = await recordGitArgv();
+    try {
+      const checkout = await locateCheckout(clone.work);
+      expect(checkout).toEqual({ root: await realpath(clone.work), shallow: true });
+      const store = await openState({ repoRoot: checkout.root, shallowRepository: checkout.shallow });
+      expect(store.tip).toBe(tip);
+      // The caller's answer decides the fetch: only the tip came over.
+      expect(await git(clone.work, 'rev-list', '--count', 'refs/nopea/origin/nopea-state')).toBe('1');
+      const revParses = (await recorder.calls()).filter((argv) => argv.includes('rev-parse'));
+      expect(revParses.filter((argv) => argv.includes('--is-shallow-repository'))).toHaveLength(1);
+      expect(revParses.filter((argv) => argv.includes('--show-toplevel'))).toHaveLength(1);
+    } finally {
+      await recorder.restore();
       await clone.cleanup();
     }
   });

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { openState } from '../../../src/state/open.js';
-import { repositoryRoot } from '../../../src/state/repository.js';
+import { locateCheckout } from '../../../src/state/repository.js';
 import { git, makeRepo, type TestRepo } from '../../helpers/git.js';
 
 // A repository without a remote keeps the state on its own branch, so these need no network or cluster.
@@ -17,7 +17,7 @@ describe('openState', () => {
   });
 
   it('opens the same branch from a resolved top level as from any directory inside it', async () => {
-    const store = await openState({ repoRoot: await repositoryRoot(repo.work) });
+    const store = await openState({ repoRoot: (await locateCheckout(repo.work)).root });
     expect(store.remote).toBeUndefined();
     expect(store.tip).toBeUndefined();
     const { commit } = await store.commit({ service: 'web', message: 'first' });

@@ -3,10 +3,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { NopeaError } from '../../../src/errors.js';
-import { ciProvenance, repositoryRoot, sourceInfo } from '../../../src/state/repository.js';
+import { ciProvenance, locateCheckout, sourceInfo } from '../../../src/state/repository.js';
 import { git, makeRepo, type TestRepo } from '../../helpers/git.js';
 
-describe('repositoryRoot', () => {
+describe('locateCheckout', () => {
   let repo: TestRepo;
   beforeEach(async () => {
     repo = await makeRepo({ withRemote: false, files: { 'deploy/app.yaml': 'kind: Namespace\n' } });
@@ -17,14 +17,14 @@ describe('repositoryRoot', () => {
 
   it('finds the top level from the top level and from a subdirectory', async () => {
     const top = await realpath(repo.work);
-    expect(await repositoryRoot(repo.work)).toBe(top);
-    expect(await repositoryRoot(join(repo.work, 'deploy'))).toBe(top);
+    expect(await locateCheckout(repo.work)).toEqual({ root: top, shallow: false });
+    expect(await locateCheckout(join(repo.work, 'deploy'))).toEqual({ root: top, shallow: false });
   });
 
   it('refuses a directory outside any repository, naming it and what git said', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'nopea-not-a-repo-'));
     try {
-      const error = await repositoryRoot(dir).catch((e: unknown) => e);
+      const error = await locateCheckout(dir).catch((e: unknown) => e);
       expect(error).toBeInstanceOf(NopeaError);
       expect(error).toMatchObject({
         kind: 'input',
@@ -43,7 +43,7 @@ describe('repositoryRoot', () => {
 
   it('refuses a directory that does not exist', async () => {
     const missing = join(repo.work, 'no-such-dir');
-    await expect(repositoryRoot(missing)).rejects.toThrow(`${missing} is not inside a git repository (`);
+    await expect(locateCheckout(missing)).rejects.toThrow(`${missing} is not inside a git repository (`);
   });
 });
 
