@@ -15,7 +15,8 @@
  *   the faults, retries and time they cost, and the violations, which must be none (bench/soak.ts).
  *
  * `--only sync,plan` runs a subset (`--skip-startup` leaves start-up out); `--delay-ms N` sets the
- * network profile's one-way delay (default 10); `--soak-syncs N` the soak's rounds (default 40);
+ * network profile's one-way delay (default 10); `--sync-rounds N` the sync comparison's rounds per
+ * profile, whose median ratios are judged (default 3); `--soak-syncs N` the soak's rounds (default 40);
  * `--no-build` uses dist/cli.js as it is. The results also go to bench/out/bench-<time>.json, with
  * each section's duration.
  */
@@ -44,7 +45,7 @@ import { benchGrowth, type GrowthResult } from './growth.js';
 import { benchMemory } from './memory.js';
 import { benchSoak, SOAK_SYNCS, type SoakResult } from './soak.js';
 import { writeStateHistory } from './state-history.js';
-import { benchSyncProfiles, type SyncProfileResult } from './sync.js';
+import { benchSyncProfiles, SYNC_ROUNDS, type SyncProfileResult } from './sync.js';
 
 const SECTIONS = ['startup', 'plan', 'sync', 'memory', 'growth', 'soak'] as const;
 type Section = (typeof SECTIONS)[number];
@@ -218,6 +219,10 @@ async function main(): Promise<void> {
   const parts = sections();
   const delayMs = Number(option('delay-ms') ?? 10);
   if (!(delayMs >= 0)) throw new Error(`--delay-ms: ${option('delay-ms')} is not a number of ms`);
+  const syncRounds = Number(option('sync-rounds') ?? SYNC_ROUNDS);
+  if (!Number.isInteger(syncRounds) || syncRounds < 1 || syncRounds > 20) {
+    throw new Error(`--sync-rounds: ${option('sync-rounds')} is not a count from 1 to 20`);
+  }
   const soakSyncs = Number(option('soak-syncs') ?? SOAK_SYNCS);
   if (!Number.isInteger(soakSyncs) || soakSyncs < 1 || soakSyncs > 200) {
     throw new Error(`--soak-syncs: ${option('soak-syncs')} is not a count from 1 to 200`);
@@ -245,7 +250,7 @@ async function main(): Promise<void> {
       await benchPlan(work, cluster.kubeconfig, cluster.kubectl, planNs);
     });
     await timed('sync', async () => {
-      results.sync = await benchSyncProfiles(dir, cluster.kubeconfig, cluster.kubectl, delayMs);
+      results.sync = await benchSyncProfiles(dir, cluster.kubeconfig, cluster.kubectl, delayMs, syncRounds);
     });
     await timed('memory', () => benchMemoryReads(dir));
     await timed('growth', async () => {
