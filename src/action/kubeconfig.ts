@@ -8,7 +8,10 @@ import os from 'node:os';
 import path from 'node:path';
 import { parseAllDocuments } from 'yaml';
 
-/** Keys whose values are credentials (user entries, auth-provider and exec configs). */
+/**
+ * Keys whose values are credentials (user entries, auth-provider and exec configs). A cluster's
+ * `proxy-url` is not one, but the password in it is (see proxyPasswords).
+ */
 const CREDENTIAL_KEYS = new Set([
   'token',
   'client-key-data',
@@ -19,6 +22,24 @@ const CREDENTIAL_KEYS = new Set([
   'refresh-token',
   'access-token',
 ]);
+
+/** The password in a cluster's `proxy-url` (`http://user:password@proxy:3128`), as written and decoded. */
+function proxyPasswords(value: string): string[] {
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    return [];
+  }
+  if (!url.password) return [];
+  let decoded = url.password;
+  try {
+    decoded = decodeURIComponent(url.password);
+  } catch {
+    // Not percent-encoded as it should be: the text as written is what would show.
+  }
+  return [...new Set([url.password, decoded])];
+}
 
 const LINE = /^\s*(?:-\s+)?["']?([A-Za-z-]+)["']?\s*:\s*(.*?)\s*,?\s*$/;
 
@@ -46,6 +67,7 @@ export function kubeconfigSecrets(content: string): string[] {
     } else if (node && typeof node === 'object') {
       for (const [k, v] of Object.entries(node)) {
         if (CREDENTIAL_KEYS.has(k) && (typeof v === 'string' || typeof v === 'number')) add(String(v));
+        else if (k === 'proxy-url' && typeof v === 'string') proxyPasswords(v).forEach(add);
         else walk(v);
       }
     }
@@ -57,6 +79,7 @@ export function kubeconfigSecrets(content: string): string[] {
   }
   for (const line of content.split(/\r?\n/)) {
     const m = LINE.exec(line);
+    if (m && m[1] === 'proxy-url') proxyPasswords(unquote(m[2]!)).forEach(add);
     if (m && CREDENTIAL_KEYS.has(m[1]!)) {
       const v = unquote(m[2]!);
       // Block scalars (`key: |`) have their text on the next lines, which the YAML walk covered.

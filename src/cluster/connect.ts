@@ -181,15 +181,57 @@ async function transportFor(kc: KubeConfig, url: URL, source: string): Promise<T
   const user = kc.getCurrentUser();
   // Exec and auth-provider credentials expire; client-node caches them until then.
   const dynamic = Boolean(user?.exec || user?.authProvider);
-  const agentOptions = { keepAlive: true, maxSockets: 32, ...first.tls };
+  const cluster = kc.getCurrentCluster();
   return {
     server: url,
-    agent:
-      url.protocol === 'http:'
-        ? new http.Agent({ keepAlive: true, maxSockets: 32 })
-        : new https.Agent(agentOptions),
+    agent: await agentFor(
+      url,
+      first.tls,
+      cluster?.proxyUrl,
+      `kubeconfig ${source}: cluster "${cluster?.name}"`,
+    ),
     async headers() {
       return dynamic ? (await resolveAuth(kc)).headers : first.headers;
     },
   };
+}
+
+/** The proxy schemes a cluster's `proxy-url` may have, as client-go accepts them. */
+const PROXY_SCHEMES = new Set(['http:', 'https:', 'socks:', 'socks4:', 'socks4a:', 'socks5:', 'socks5h:']);
+
+/**
+ * The agent every request goes through: keep-alive connections straight to the server, or through the
+ * cluster's `proxy-url` as client-go and client-node read it (the proxy agents are client-node's own):
+ * `socks5://` and the other SOCKS schemes through a SOCKS proxy, `http://` and `https://` through an
+ * HTTP proxy, which an https server is reached through with CONNECT, TLS to the server inside it.
+ */
+async function agentFor(
+  url: URL,
+  tls: https.AgentOptions,
+  proxyUrl: string | undefined,
+  where: string,
+): Promise<http.Agent> {
+  const pool = { keepAlive: true, maxSockets: 32 };
+  const secure = url.protocol === 'https:';
+  if (!proxyUrl) return secure ? new https.Agent({ ...pool, ...tls }) : new http.Agent(pool);
+  let proxy: URL | undefined;
+  try {
+    proxy = new URL(proxyUrl);
+  } catch {
+    proxy = undefined;
+  }
+  if (!proxy || !PROXY_SCHEMES.has(proxy.protocol) || !proxy.hostname) {
+    throw new NopeaError('input', {
+      // The value may hold a proxy password: only say what is wrong with it.
+      message: `${where} has a proxy-url that is not an http(s):// or socks5:// URL with a host`,
+      hint: 'set clusters[].cluster.proxy-url to e.g. http://proxy.example:3128, or remove it to connect directly',
+    });
+  }
+  if (proxy.protocol.startsWith('socks')) {
+    const { SocksProxyAgent } = await import('socks-proxy-agent');
+    return new SocksProxyAgent(proxy, { ...pool, ...tls });
+  }
+  const { HttpProxyAgent, HttpsProxyAgent } = await import('hpagent');
+  const proxied = { ...pool, proxy: proxy.href };
+  return secure ? new HttpsProxyAgent({ ...proxied, ...tls }) : new HttpProxyAgent(proxied);
 }

@@ -56,6 +56,22 @@ describe('kubeconfigSecrets', () => {
     expect(secrets).not.toContain('https://10.0.0.1:6443');
   });
 
+  it("masks the password of a cluster's proxy-url, as written and decoded, but not the rest of the URL", () => {
+    const yaml = [
+      'clusters:',
+      '  - name: prod',
+      '    cluster:',
+      '      server: https://10.0.0.1:6443',
+      '      proxy-url: http://proxyuser:p%40ss-w0rd@proxy.example:3128',
+      '  - name: open',
+      '    cluster: { server: https://10.0.0.2:6443, proxy-url: "http://proxy.example:3128" }',
+    ].join('\n');
+    const secrets = kubeconfigSecrets(yaml);
+    expect(secrets.sort()).toEqual(['p%40ss-w0rd', 'p@ss-w0rd'].sort());
+    // A kubeconfig the YAML reader refuses is still scanned line by line.
+    expect(kubeconfigSecrets(`${yaml}\n  bad: [`)).toEqual(expect.arrayContaining(['p@ss-w0rd']));
+  });
+
   it('reads JSON kubeconfigs', () => {
     const json = JSON.stringify({ users: [{ name: 'u', user: { token: 'json-token-value' } }] }, null, 2);
     expect(kubeconfigSecrets(json)).toEqual(['json-token-value']);

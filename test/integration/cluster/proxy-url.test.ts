@@ -1,0 +1,141 @@
+// A cluster's `proxy-url` is honoured, as kubectl honours it: requests to the real API server go
+// through an HTTP proxy with CONNECT (a loopback stand-in here: no corporate proxy is to be had), over
+// keep-alive connections, and a proxy-url that is no proxy URL is refused without echoing its password.
+import fs from 'node:fs';
+import http from 'node:http';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parse, stringify } from 'yaml';
+import { connect } from '../../../src/cluster/connect.js';
+import { applyForMetadata, getObject } from '../../../src/cluster/objects.js';
+import { NopeaError } from '../../../src/errors.js';
+import { builtinCatalog } from '../../../src/resources/catalog.js';
+import { testCluster, useNamespace } from '../../helpers/cluster.js';
+
+const configMaps = builtinCatalog().lookup('v1', 'ConfigMap').found!;
+const ns = useNamespace('proxy-url');
+
+/** A CONNECT proxy on loopback that records each tunnel's target. */
+let proxy: http.Server;
+let proxyPort = 0;
+const tunnels: string[] = [];
+const sockets = new Set<net.Socket>();
+let dir: string;
+let server: URL;
+
+/** The admin kubeconfig with `proxy-url` set on its cluster. */
+function kubeconfigWithProxy(name: string, proxyUrl: string): string {
+  const config = parse(fs.readFileSync(testCluster().kubeconfig, 'utf8')) as {
+    clusters: { cluster: Record<string, unknown> }[];
+  };
+  for (const c of config.clusters) c.cluster['proxy-url'] = proxyUrl;
+  const file = path.join(dir, `${name}.kubeconfig`);
+  fs.writeFileSync(file, stringify(config));
+  return file;
+}
+
+beforeAll(async () => {
+  dir = fs.mkdtempSync(path.join(os.tmpdir(), 'nopea-proxy-url-'));
+  const admin = parse(fs.readFileSync(testCluster().kubeconfig, 'utf8')) as {
+    clusters: { cluster: { server: string } }[];
+  };
+  server = new URL(admin.clusters[0]!.cluster.server);
+  proxy = http.createServer((_req, res) => res.writeHead(405).end());
+  proxy.on('connect', (req: http.IncomingMessage, client: net.Socket, head: Buffer) => {
+    tunnels.push(req.url ?? '');
+    const [host, port] = (req.url ?? '').split(':');
+    // Only the test API server: the stand-in is no open proxy.
+    if (host !== server.hostname || port !== server.port) {
+      client.end('HTTP/1.1 403 Forbidden\r\n\r\n');
+      return;
+    }
+    const upstream = net.connect(Number(port), host, () => {
+      client.write('HTTP/1.1 200 Connection Established\r\n\r\n');
+      if (head.length) upstream.write(head);
+      client.pipe(upstream).pipe(client);
+    });
+    for (const s of [client, upstream]) {
+      sockets.add(s);
+      s.on('error', () => s.destroy());
+      s.on('close', () => sockets.delete(s));
+    }
+  });
+  await new Promise<void>((resolve) => proxy.listen(0, '127.0.0.1', resolve));
+  proxyPort = (proxy.address() as net.AddressInfo).port;
+});
+
+afterAll(async () => {
+  for (const s of sockets) s.destroy();
+  await new Promise<void>((resolve) => proxy.close(() => resolve()));
+  fs.rmSync(dir, { recursive: true, force: true });
+});
+
+describe('proxy-url of the kubeconfig cluster', () => {
+  it('sends every request through the proxy, reusing one tunnel for requests one after another', async () => {
+    tunnels.length = 0;
+    const client = await connect({
+      kubeconfig: kubeconfigWithProxy('through', `http://127.0.0.1:${proxyPort}`),
+      env: {},
+    });
+    try {
+      const cm = {
+        apiVersion: 'v1',
+        kind: 'ConfigMap',
+        metadata: { name: 'via-proxy', namespace: ns.name },
+        data: { through: 'proxy' },
+      };
+      const written = await applyForMetadata(client, configMaps, cm);
+      for (let i = 0; i < 4; i++) {
+        const res = await client.request<{ gitVersion?: string }>({
+          method: 'GET',
+          path: '/version',
+          verb: 'get',
+        });
+        expect(res.body.gitVersion).toMatch(/^v\d+\./);
+      }
+      const live = await getObject(client, configMaps, ns.name, 'via-proxy');
+      expect(live?.metadata.uid).toBe(written.metadata.uid);
+      expect(live?.data).toEqual({ through: 'proxy' });
+    } finally {
+      client.close();
+    }
+    // Six requests in sequence, one CONNECT: the tunnel is a keep-alive connection, not one per request.
+    expect(tunnels).toEqual([`${server.hostname}:${server.port}`]);
+  });
+
+  it('fails the request, not the process, when the proxy is not there', async () => {
+    const closed = net.createServer();
+    await new Promise<void>((resolve) => closed.listen(0, '127.0.0.1', resolve));
+    const port = (closed.address() as net.AddressInfo).port;
+    await new Promise<void>((resolve) => closed.close(() => resolve()));
+    const client = await connect({
+      kubeconfig: kubeconfigWithProxy('gone', `http://127.0.0.1:${port}`),
+      env: {},
+      client: { maxAttempts: 1 },
+    });
+    try {
+      await expect(client.request({ method: 'GET', path: '/version', verb: 'get' })).rejects.toThrow(
+        /ECONNREFUSED/,
+      );
+    } finally {
+      client.close();
+    }
+  });
+
+  it('refuses a proxy-url that is no proxy URL, naming the cluster but not the password in it', async () => {
+    const err = await connect({
+      kubeconfig: kubeconfigWithProxy('ftp', 'ftp://user:s3cret-pw@proxy.example:21'),
+      env: {},
+    }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(NopeaError);
+    const error = err as NopeaError;
+    expect(error.kind).toBe('input');
+    expect(error.message).toMatch(
+      /cluster ".+" has a proxy-url that is not an http\(s\):\/\/ or socks5:\/\/ URL/,
+    );
+    expect(error.message).toContain('ftp.kubeconfig');
+    expect(JSON.stringify(error.problems)).not.toContain('s3cret-pw');
+  });
+});
