@@ -7,7 +7,7 @@ import https from 'node:https';
 import http from 'node:http';
 import { formatDuration } from '../duration.js';
 import { retry } from '../poll.js';
-import { ApiError, RequestCutShort, isTransient, retryAfterMs } from './errors.js';
+import { ApiError, RequestCutShort, ThroughProxy, isTransient, retryAfterMs } from './errors.js';
 
 export type Verb = 'get' | 'list' | 'dry-run' | 'apply' | 'create' | 'update' | 'delete' | 'discovery';
 
@@ -15,6 +15,8 @@ export type Verb = 'get' | 'list' | 'dry-run' | 'apply' | 'create' | 'update' | 
 export interface Transport {
   server: URL;
   agent: http.Agent;
+  /** The cluster's `proxy-url` without its credentials (`http://proxy.example:3128`), when requests go through one. */
+  proxy?: string;
   /** Auth and impersonation headers; called per request so expiring credentials refresh. */
   headers(): Promise<Record<string, string>>;
 }
@@ -329,23 +331,23 @@ export class KubeClient {
       );
       const release = signal ? this.endWith(signal, req) : undefined;
       // Coded like a dropped connection, so it is retried: the next attempt may reach a healthier server.
+      let timedOut: Error | undefined;
       const deadline = setTimeout(() => {
-        req.destroy(
-          Object.assign(
-            new Error(
-              `${opts.method} ${opts.path}: no complete response within ${formatDuration(deadlineMs)}`,
-            ),
-            { code: 'ETIMEDOUT' },
-          ),
+        timedOut = Object.assign(
+          new Error(`${opts.method} ${opts.path}: no complete response within ${formatDuration(deadlineMs)}`),
+          { code: 'ETIMEDOUT' },
         );
+        req.destroy(timedOut);
       }, deadlineMs);
       function settled(): void {
         clearTimeout(deadline);
         release?.();
       }
+      const proxy = this.transport.proxy;
       function fail(err: Error): void {
         settled();
-        reject(err);
+        // An abort stays an AbortError and the deadline its own; a failure on the way may be the proxy's.
+        reject(proxy && err.name !== 'AbortError' && err !== timedOut ? new ThroughProxy(proxy, err) : err);
       }
       req.on('error', fail);
       if (payload) req.write(payload);

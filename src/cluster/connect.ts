@@ -182,14 +182,12 @@ async function transportFor(kc: KubeConfig, url: URL, source: string): Promise<T
   // Exec and auth-provider credentials expire; client-node caches them until then.
   const dynamic = Boolean(user?.exec || user?.authProvider);
   const cluster = kc.getCurrentCluster();
+  const where = `kubeconfig ${source}: cluster "${cluster?.name}"`;
+  const { agent, proxy } = await agentFor(url, first.tls, cluster?.proxyUrl, where);
   return {
     server: url,
-    agent: await agentFor(
-      url,
-      first.tls,
-      cluster?.proxyUrl,
-      `kubeconfig ${source}: cluster "${cluster?.name}"`,
-    ),
+    agent,
+    ...(proxy ? { proxy } : {}),
     async headers() {
       return dynamic ? (await resolveAuth(kc)).headers : first.headers;
     },
@@ -210,10 +208,10 @@ async function agentFor(
   tls: https.AgentOptions,
   proxyUrl: string | undefined,
   where: string,
-): Promise<http.Agent> {
+): Promise<{ agent: http.Agent; proxy?: string }> {
   const pool = { keepAlive: true, maxSockets: 32 };
   const secure = url.protocol === 'https:';
-  if (!proxyUrl) return secure ? new https.Agent({ ...pool, ...tls }) : new http.Agent(pool);
+  if (!proxyUrl) return { agent: secure ? new https.Agent({ ...pool, ...tls }) : new http.Agent(pool) };
   let proxy: URL | undefined;
   try {
     proxy = new URL(proxyUrl);
@@ -227,11 +225,14 @@ async function agentFor(
       hint: 'set clusters[].cluster.proxy-url to e.g. http://proxy.example:3128, or remove it to connect directly',
     });
   }
+  // Named in messages without its user and password.
+  const shown = `${proxy.protocol}//${proxy.host}`;
   if (proxy.protocol.startsWith('socks')) {
     const { SocksProxyAgent } = await import('socks-proxy-agent');
-    return new SocksProxyAgent(proxy, { ...pool, ...tls });
+    return { agent: new SocksProxyAgent(proxy, { ...pool, ...tls }), proxy: shown };
   }
   const { HttpProxyAgent, HttpsProxyAgent } = await import('hpagent');
   const proxied = { ...pool, proxy: proxy.href };
-  return secure ? new HttpsProxyAgent({ ...proxied, ...tls }) : new HttpProxyAgent(proxied);
+  const agent = secure ? new HttpsProxyAgent({ ...proxied, ...tls }) : new HttpProxyAgent(proxied);
+  return { agent, proxy: shown };
 }

@@ -148,6 +148,24 @@ export function conflictFields(err: ApiError): { field: string; manager: string 
 }
 
 /**
+ * A request that failed on its way through the kubeconfig cluster's `proxy-url` (the proxy refused the
+ * tunnel, or could not be reached): the message says which proxy (without its credentials), and the
+ * code stays the original's, so what is transient is still retried.
+ */
+export class ThroughProxy extends Error {
+  readonly code: string | undefined;
+  constructor(
+    readonly proxy: string,
+    cause: Error,
+  ) {
+    super(`${cause.message} (through the proxy ${proxy})`, { cause });
+    this.name = 'ThroughProxy';
+    const code = (cause as { code?: unknown }).code;
+    this.code = typeof code === 'string' ? code : undefined;
+  }
+}
+
+/**
  * A request cut short in flight by a second signal. Whether it reached the cluster is unknown: a
  * write may or may not have been applied.
  */

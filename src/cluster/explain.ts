@@ -3,7 +3,7 @@
  * the server's own words (they name verb, resource and namespace for RBAC denials).
  */
 import { NopeaError, errorMessage, type Problem } from '../errors.js';
-import { ApiError } from './errors.js';
+import { ApiError, ThroughProxy } from './errors.js';
 
 /** A NopeaError for a failed cluster request; `action` says what nopea was doing (e.g. "apply of apps/Deployment/web/api"). */
 export function describeApiError(err: unknown, action: string, object?: string): NopeaError {
@@ -30,6 +30,10 @@ export function describeApiError(err: unknown, action: string, object?: string):
       default:
         problem.message = `${action} failed: ${err.reason} (${err.status}): ${err.message}`;
     }
+    return new NopeaError('cluster', problem, { cause: err });
+  }
+  if (err instanceof ThroughProxy) {
+    problem.hint = `check the proxy-url of the kubeconfig cluster (${err.proxy}): that the proxy runs, takes this runner's requests, and lets them reach the API server`;
     return new NopeaError('cluster', problem, { cause: err });
   }
   const code = (err as { code?: unknown } | null)?.code;

@@ -9,8 +9,9 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse, stringify } from 'yaml';
 import { connect } from '../../../src/cluster/connect.js';
+import { describeApiError } from '../../../src/cluster/explain.js';
 import { applyForMetadata, getObject } from '../../../src/cluster/objects.js';
-import { NopeaError } from '../../../src/errors.js';
+import { NopeaError, type Problem } from '../../../src/errors.js';
 import { builtinCatalog } from '../../../src/resources/catalog.js';
 import { testCluster, useNamespace } from '../../helpers/cluster.js';
 
@@ -105,22 +106,48 @@ describe('proxy-url of the kubeconfig cluster', () => {
     expect(tunnels).toEqual([`${server.hostname}:${server.port}`]);
   });
 
+  /** One request, one attempt, through `proxyUrl`: the error it fails with and how it is explained. */
+  async function failure(name: string, proxyUrl: string): Promise<{ err: Error; problem: Problem }> {
+    const client = await connect({
+      kubeconfig: kubeconfigWithProxy(name, proxyUrl),
+      env: {},
+      client: { maxAttempts: 1 },
+    });
+    try {
+      const err = (await client
+        .request({ method: 'GET', path: '/version', verb: 'get' })
+        .catch((e: unknown) => e)) as Error;
+      return { err, problem: describeApiError(err, 'reading the version').problems[0]! };
+    } finally {
+      client.close();
+    }
+  }
+
   it('fails the request, not the process, when the proxy is not there', async () => {
     const closed = net.createServer();
     await new Promise<void>((resolve) => closed.listen(0, '127.0.0.1', resolve));
     const port = (closed.address() as net.AddressInfo).port;
     await new Promise<void>((resolve) => closed.close(() => resolve()));
-    const client = await connect({
-      kubeconfig: kubeconfigWithProxy('gone', `http://127.0.0.1:${port}`),
-      env: {},
-      client: { maxAttempts: 1 },
+    const { err, problem } = await failure('gone', `http://127.0.0.1:${port}`);
+    expect(err.message).toMatch(new RegExp(`ECONNREFUSED.*through the proxy http://127.0.0.1:${port}`));
+    expect(problem.message).toContain(`through the proxy http://127.0.0.1:${port}`);
+    expect(problem.hint).toMatch(/proxy-url of the kubeconfig cluster/);
+  });
+
+  it('says which proxy refused the tunnel, without the credentials in its URL', async () => {
+    const refusing = http.createServer((_req, res) => res.writeHead(405).end());
+    refusing.on('connect', (_req: http.IncomingMessage, socket: net.Socket) => {
+      socket.end('HTTP/1.1 407 Proxy Authentication Required\r\nProxy-Authenticate: Basic\r\n\r\n');
     });
+    await new Promise<void>((resolve) => refusing.listen(0, '127.0.0.1', resolve));
+    const port = (refusing.address() as net.AddressInfo).port;
     try {
-      await expect(client.request({ method: 'GET', path: '/version', verb: 'get' })).rejects.toThrow(
-        /ECONNREFUSED/,
-      );
+      const { problem } = await failure('refusing', `http://who:n0t-the-pw@127.0.0.1:${port}`);
+      expect(problem.message).toMatch(new RegExp(`407.*through the proxy http://127.0.0.1:${port}`));
+      expect(JSON.stringify(problem)).not.toContain('n0t-the-pw');
+      expect(problem.hint).toMatch(/proxy-url/);
     } finally {
-      client.close();
+      await new Promise<void>((resolve) => refusing.close(() => resolve()));
     }
   });
 

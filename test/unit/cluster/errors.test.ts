@@ -2,7 +2,8 @@
 // server sends (captured from kube-apiserver 1.36; test/integration/cluster/type-errors.test.ts
 // checks the first against the real server).
 import { describe, expect, it } from 'vitest';
-import { ApiError, invalidObjectReason, isTransient } from '../../../src/cluster/errors.js';
+import { ApiError, ThroughProxy, invalidObjectReason, isTransient } from '../../../src/cluster/errors.js';
+import { describeApiError } from '../../../src/cluster/explain.js';
 
 function answer(status: number, message: string, reason = ''): ApiError {
   return ApiError.fromResponse(
@@ -56,5 +57,34 @@ describe('invalidObjectReason', () => {
       expect(isTransient(err)).toBe(true);
     }
     expect(invalidObjectReason(new Error('socket hang up'))).toBeUndefined();
+  });
+});
+
+describe('ThroughProxy', () => {
+  const reset = Object.assign(new Error('socket hang up'), { code: 'ECONNRESET' });
+
+  it('names the proxy and keeps the code, so a dropped tunnel is retried like a dropped connection', () => {
+    const err = new ThroughProxy('http://proxy.example:3128', reset);
+    expect(err.message).toBe('socket hang up (through the proxy http://proxy.example:3128)');
+    expect(err.code).toBe('ECONNRESET');
+    expect(err.cause).toBe(reset);
+    expect(isTransient(err)).toBe(true);
+    // A refused tunnel has no code: it is not retried, the proxy's answer will not change.
+    expect(isTransient(new ThroughProxy('http://proxy.example:3128', new Error('Bad response: 407')))).toBe(
+      false,
+    );
+  });
+
+  it('is explained with a hint at the proxy, not at the server address', () => {
+    const [problem] = describeApiError(
+      new ThroughProxy('http://proxy.example:3128', reset),
+      'reading live objects',
+    ).problems;
+    expect(problem!.message).toBe(
+      'reading live objects failed: socket hang up (through the proxy http://proxy.example:3128)',
+    );
+    expect(problem!.hint).toMatch(
+      /^check the proxy-url of the kubeconfig cluster \(http:\/\/proxy.example:3128\)/,
+    );
   });
 });
