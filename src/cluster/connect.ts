@@ -187,7 +187,7 @@ async function transportFor(kc: KubeConfig, url: URL, source: string): Promise<T
   return {
     server: url,
     agent,
-    ...(proxy ? { proxy } : {}),
+    proxy,
     async headers() {
       return dynamic ? (await resolveAuth(kc)).headers : first.headers;
     },
@@ -216,7 +216,7 @@ async function agentFor(
   try {
     proxy = new URL(proxyUrl);
   } catch {
-    proxy = undefined;
+    // Not a URL: refused below.
   }
   if (!proxy || !PROXY_SCHEMES.has(proxy.protocol) || !proxy.hostname) {
     throw new NopeaError('input', {

@@ -32,25 +32,19 @@ export function describeApiError(err: unknown, action: string, object?: string):
     }
     return new NopeaError('cluster', problem, { cause: err });
   }
-  if (err instanceof ThroughProxy) {
-    problem.hint = `check the proxy-url of the kubeconfig cluster (${err.proxy}): that the proxy runs, takes this runner's requests, and lets them reach the API server`;
-    return new NopeaError('cluster', problem, { cause: err });
-  }
   const code = (err as { code?: unknown } | null)?.code;
-  if (typeof code === 'string') {
-    if (
-      ['ECONNREFUSED', 'ENOTFOUND', 'EHOSTUNREACH', 'ENETUNREACH', 'EAI_AGAIN', 'ETIMEDOUT'].includes(code)
-    ) {
-      problem.hint =
-        'check the server address of the kubeconfig context and that the cluster is reachable from here';
-    } else if (
-      code.startsWith('ERR_TLS') ||
-      code.includes('CERT') ||
-      code === 'DEPTH_ZERO_SELF_SIGNED_CERT'
-    ) {
-      problem.hint =
-        "the server's TLS certificate is not trusted: check certificate-authority in the kubeconfig";
-    }
+  if (typeof code === 'string' && (code.startsWith('ERR_TLS') || code.includes('CERT'))) {
+    // Through a proxy too: TLS to the server runs inside the tunnel, so it is still the server's certificate.
+    problem.hint =
+      "the server's TLS certificate is not trusted: check certificate-authority in the kubeconfig";
+  } else if (err instanceof ThroughProxy) {
+    problem.hint = `check the proxy-url of the kubeconfig cluster (${err.proxy}): that the proxy runs, takes this runner's requests, and lets them reach the API server`;
+  } else if (
+    typeof code === 'string' &&
+    ['ECONNREFUSED', 'ENOTFOUND', 'EHOSTUNREACH', 'ENETUNREACH', 'EAI_AGAIN', 'ETIMEDOUT'].includes(code)
+  ) {
+    problem.hint =
+      'check the server address of the kubeconfig context and that the cluster is reachable from here';
   }
   return new NopeaError('cluster', problem, { cause: err });
 }

@@ -86,5 +86,9 @@ describe('ThroughProxy', () => {
     expect(problem!.hint).toMatch(
       /^check the proxy-url of the kubeconfig cluster \(http:\/\/proxy.example:3128\)/,
     );
+    // TLS to the server runs inside the tunnel: a certificate error is still the server's.
+    const tls = Object.assign(new Error('self-signed certificate'), { code: 'DEPTH_ZERO_SELF_SIGNED_CERT' });
+    const [viaTls] = describeApiError(new ThroughProxy('http://proxy.example:3128', tls), 'reading').problems;
+    expect(viaTls!.hint).toMatch(/TLS certificate is not trusted/);
   });
 });
