@@ -229,24 +229,26 @@ async function benchSync(
     `sync vs kubectl apply --server-side, ${profile} profile (${how}): ${OBJECTS} generated objects, ${setup.rounds} round(s)`,
   );
   const all: RoundRuns[] = [];
+  const rounds: SyncRound[] = [];
   for (let n = 1; n <= setup.rounds; n++) {
     const r = await syncRound(setup, profile, kubeconfig, n, proxyStats);
+    const one: SyncRound = {
+      kubectl: { freshMs: Math.round(r.k1.ms), noopMs: Math.round(r.k2.ms) },
+      nopea: { freshMs: Math.round(r.n1.ms), noopMs: Math.round(r.n2.ms) },
+      ratio: { fresh: round(r.n1.ms / r.k1.ms), noop: round(r.n2.ms / r.k2.ms) },
+    };
     all.push(r);
+    rounds.push(one);
     record(
       `[${profile}] round ${n}`,
-      `fresh: kubectl ${r.k1.ms.toFixed(0)} ms, nopea ${r.n1.ms.toFixed(0)} ms (${(r.n1.ms / r.k1.ms).toFixed(2)}x); ` +
-        `no-op: kubectl ${r.k2.ms.toFixed(0)} ms, nopea ${r.n2.ms.toFixed(0)} ms (${(r.n2.ms / r.k2.ms).toFixed(2)}x)`,
+      `fresh: kubectl ${one.kubectl.freshMs} ms, nopea ${one.nopea.freshMs} ms (${one.ratio.fresh.toFixed(2)}x); ` +
+        `no-op: kubectl ${one.kubectl.noopMs} ms, nopea ${one.nopea.noopMs} ms (${one.ratio.noop.toFixed(2)}x)`,
     );
   }
-  const rounds: SyncRound[] = all.map((r) => ({
-    kubectl: { freshMs: Math.round(r.k1.ms), noopMs: Math.round(r.k2.ms) },
-    nopea: { freshMs: Math.round(r.n1.ms), noopMs: Math.round(r.n2.ms) },
-    ratio: { fresh: round(r.n1.ms / r.k1.ms), noop: round(r.n2.ms / r.k2.ms) },
-  }));
   // The details come from the median rounds: the fresh ones from the round whose fresh ratio is the
   // median, the no-op ones from the round whose no-op ratio is.
-  const fresh = all[medianIndex(all.map((r) => r.n1.ms / r.k1.ms))]!;
-  const noop = all[medianIndex(all.map((r) => r.n2.ms / r.k2.ms))]!;
+  const fresh = all[medianIndex(rounds.map((r) => r.ratio.fresh))]!;
+  const noop = all[medianIndex(rounds.map((r) => r.ratio.noop))]!;
   const { k1, n1 } = fresh;
   const { k2, n2 } = noop;
   const kr1 = kubectlRequests(k1.stderr);
