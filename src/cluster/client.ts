@@ -15,8 +15,11 @@ export type Verb = 'get' | 'list' | 'dry-run' | 'apply' | 'create' | 'update' | 
 export interface Transport {
   server: URL;
   agent: http.Agent;
-  /** The cluster's `proxy-url` without its credentials (`http://proxy.example:3128`), when requests go through one. */
-  proxy?: string;
+  /**
+   * The proxy requests go through, when they do: named without its credentials
+   * (`http://proxy.example:3128`), and where it was set (`proxy-url` or the environment variable).
+   */
+  proxy?: { shown: string; source: string };
   /** Auth and impersonation headers; called per request so expiring credentials refresh. */
   headers(): Promise<Record<string, string>>;
 }
@@ -347,7 +350,11 @@ export class KubeClient {
       function fail(err: Error): void {
         settled();
         // An abort stays an AbortError and the deadline its own; a failure on the way may be the proxy's.
-        reject(proxy && err.name !== 'AbortError' && err !== timedOut ? new ThroughProxy(proxy, err) : err);
+        reject(
+          proxy && err.name !== 'AbortError' && err !== timedOut
+            ? new ThroughProxy(proxy.shown, proxy.source, err)
+            : err,
+        );
       }
       req.on('error', fail);
       if (payload) req.write(payload);

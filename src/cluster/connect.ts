@@ -12,6 +12,7 @@ import path from 'node:path';
 import type { KubeConfig } from '@kubernetes/client-node';
 import { NopeaError, errorMessage } from '../errors.js';
 import { KubeClient, type ClientOptions, type Transport } from './client.js';
+import { chooseProxy, type ProxyChoice } from './proxy.js';
 
 export interface ConnectOptions {
   /** Path given with `--kubeconfig`. */
@@ -130,7 +131,7 @@ export async function connect(opts: ConnectOptions = {}): Promise<KubeClient> {
       hint: 'set clusters[].cluster.server to the API server address, e.g. https://HOST:6443',
     });
   }
-  return new KubeClient(await transportFor(kc, server, source), opts.client);
+  return new KubeClient(await transportFor(kc, server, source, opts.env ?? process.env), opts.client);
 }
 
 /**
@@ -168,7 +169,12 @@ async function resolveAuth(
 }
 
 /** Transport for a loaded kubeconfig: one keep-alive agent, auth headers refreshed when they can expire. */
-async function transportFor(kc: KubeConfig, url: URL, source: string): Promise<Transport> {
+async function transportFor(
+  kc: KubeConfig,
+  url: URL,
+  source: string,
+  env: NodeJS.ProcessEnv,
+): Promise<Transport> {
   let first: Awaited<ReturnType<typeof resolveAuth>>;
   try {
     first = await resolveAuth(kc);
@@ -183,56 +189,41 @@ async function transportFor(kc: KubeConfig, url: URL, source: string): Promise<T
   const dynamic = Boolean(user?.exec || user?.authProvider);
   const cluster = kc.getCurrentCluster();
   const where = `kubeconfig ${source}: cluster "${cluster?.name}"`;
-  const { agent, proxy } = await agentFor(url, first.tls, cluster?.proxyUrl, where);
+  const { agent, proxy } = await agentFor(url, first.tls, cluster?.proxyUrl, env, where);
   return {
     server: url,
     agent,
-    proxy,
+    ...(proxy && { proxy: { shown: proxy.shown, source: proxy.source } }),
     async headers() {
       return dynamic ? (await resolveAuth(kc)).headers : first.headers;
     },
   };
 }
 
-/** The proxy schemes a cluster's `proxy-url` may have, as client-go accepts them. */
-const PROXY_SCHEMES = new Set(['http:', 'https:', 'socks:', 'socks4:', 'socks4a:', 'socks5:', 'socks5h:']);
-
 /**
  * The agent every request goes through: keep-alive connections straight to the server, or through the
- * cluster's `proxy-url` as client-go and client-node read it (the proxy agents are client-node's own):
- * `socks5://` and the other SOCKS schemes through a SOCKS proxy, `http://` and `https://` through an
- * HTTP proxy, which an https server is reached through with CONNECT, TLS to the server inside it.
+ * proxy chooseProxy picks (the cluster's `proxy-url`, else HTTPS_PROXY and NO_PROXY; the agents are
+ * client-node's own): `socks5://` and the other SOCKS schemes through a SOCKS proxy, `http://` and
+ * `https://` through an HTTP proxy, which an https server is reached through with CONNECT, TLS to the
+ * server inside it.
  */
 async function agentFor(
   url: URL,
   tls: https.AgentOptions,
   proxyUrl: string | undefined,
+  env: NodeJS.ProcessEnv,
   where: string,
-): Promise<{ agent: http.Agent; proxy?: string }> {
+): Promise<{ agent: http.Agent; proxy?: ProxyChoice }> {
   const pool = { keepAlive: true, maxSockets: 32 };
   const secure = url.protocol === 'https:';
-  if (!proxyUrl) return { agent: secure ? new https.Agent({ ...pool, ...tls }) : new http.Agent(pool) };
-  let proxy: URL | undefined;
-  try {
-    proxy = new URL(proxyUrl);
-  } catch {
-    // Not a URL: refused below.
-  }
-  if (!proxy || !PROXY_SCHEMES.has(proxy.protocol) || !proxy.hostname) {
-    throw new NopeaError('input', {
-      // The value may hold a proxy password: only say what is wrong with it.
-      message: `${where} has a proxy-url that is not an http(s):// or socks5:// URL with a host`,
-      hint: 'set clusters[].cluster.proxy-url to e.g. http://proxy.example:3128, or remove it to connect directly',
-    });
-  }
-  // Named in messages without its user and password.
-  const shown = `${proxy.protocol}//${proxy.host}`;
-  if (proxy.protocol.startsWith('socks')) {
+  const proxy = chooseProxy(url, proxyUrl, env, where);
+  if (!proxy) return { agent: secure ? new https.Agent({ ...pool, ...tls }) : new http.Agent(pool) };
+  if (proxy.url.protocol.startsWith('socks')) {
     const { SocksProxyAgent } = await import('socks-proxy-agent');
-    return { agent: new SocksProxyAgent(proxy, { ...pool, ...tls }), proxy: shown };
+    return { agent: new SocksProxyAgent(proxy.url, { ...pool, ...tls }), proxy };
   }
   const { HttpProxyAgent, HttpsProxyAgent } = await import('hpagent');
-  const proxied = { ...pool, proxy: proxy.href };
+  const proxied = { ...pool, proxy: proxy.url.href };
   const agent = secure ? new HttpsProxyAgent({ ...proxied, ...tls }) : new HttpProxyAgent(proxied);
-  return { agent, proxy: shown };
+  return { agent, proxy };
 }

@@ -148,14 +148,16 @@ export function conflictFields(err: ApiError): { field: string; manager: string 
 }
 
 /**
- * A request that failed on its way through the kubeconfig cluster's `proxy-url` (the proxy refused the
- * tunnel, or could not be reached): the message says which proxy (without its credentials), and the
- * code stays the original's, so what is transient is still retried.
+ * A request that failed on its way through a proxy (the proxy refused the tunnel, or could not be
+ * reached): the message says which proxy (without its credentials), `source` where it was set
+ * (`proxy-url`, the kubeconfig cluster's, or the environment variable's name), and the code stays the original's, so what is
+ * transient is still retried.
  */
 export class ThroughProxy extends Error {
   readonly code: string | undefined;
   constructor(
     readonly proxy: string,
+    readonly source: string,
     cause: Error,
   ) {
     super(`${cause.message} (through the proxy ${proxy})`, { cause });

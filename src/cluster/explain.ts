@@ -38,7 +38,11 @@ export function describeApiError(err: unknown, action: string, object?: string):
     problem.hint =
       "the server's TLS certificate is not trusted: check certificate-authority in the kubeconfig";
   } else if (err instanceof ThroughProxy) {
-    problem.hint = `check the proxy-url of the kubeconfig cluster (${err.proxy}): that the proxy runs, takes this runner's requests, and lets them reach the API server`;
+    const check = `that the proxy runs, takes this runner's requests, and lets them reach the API server`;
+    problem.hint =
+      err.source === 'proxy-url'
+        ? `check the proxy-url of the kubeconfig cluster (${err.proxy}): ${check}`
+        : `check ${err.source} in the environment (${err.proxy}): ${check}; or add the server to NO_PROXY to connect directly`;
   } else if (
     typeof code === 'string' &&
     ['ECONNREFUSED', 'ENOTFOUND', 'EHOSTUNREACH', 'ENETUNREACH', 'EAI_AGAIN', 'ETIMEDOUT'].includes(code)

@@ -64,20 +64,20 @@ describe('ThroughProxy', () => {
   const reset = Object.assign(new Error('socket hang up'), { code: 'ECONNRESET' });
 
   it('names the proxy and keeps the code, so a dropped tunnel is retried like a dropped connection', () => {
-    const err = new ThroughProxy('http://proxy.example:3128', reset);
+    const err = new ThroughProxy('http://proxy.example:3128', 'proxy-url', reset);
     expect(err.message).toBe('socket hang up (through the proxy http://proxy.example:3128)');
     expect(err.code).toBe('ECONNRESET');
     expect(err.cause).toBe(reset);
     expect(isTransient(err)).toBe(true);
     // A refused tunnel has no code: it is not retried, the proxy's answer will not change.
-    expect(isTransient(new ThroughProxy('http://proxy.example:3128', new Error('Bad response: 407')))).toBe(
-      false,
-    );
+    expect(
+      isTransient(new ThroughProxy('http://proxy.example:3128', 'proxy-url', new Error('Bad response: 407'))),
+    ).toBe(false);
   });
 
   it('is explained with a hint at the proxy, not at the server address', () => {
     const [problem] = describeApiError(
-      new ThroughProxy('http://proxy.example:3128', reset),
+      new ThroughProxy('http://proxy.example:3128', 'proxy-url', reset),
       'reading live objects',
     ).problems;
     expect(problem!.message).toBe(
@@ -86,9 +86,20 @@ describe('ThroughProxy', () => {
     expect(problem!.hint).toMatch(
       /^check the proxy-url of the kubeconfig cluster \(http:\/\/proxy.example:3128\)/,
     );
+    // A proxy from the environment: the hint names the variable and the way around it.
+    const [fromEnv] = describeApiError(
+      new ThroughProxy('http://proxy.example:3128', 'HTTPS_PROXY', reset),
+      'reading live objects',
+    ).problems;
+    expect(fromEnv!.hint).toMatch(
+      /^check HTTPS_PROXY in the environment \(http:\/\/proxy.example:3128\).*NO_PROXY/,
+    );
     // TLS to the server runs inside the tunnel: a certificate error is still the server's.
     const tls = Object.assign(new Error('self-signed certificate'), { code: 'DEPTH_ZERO_SELF_SIGNED_CERT' });
-    const [viaTls] = describeApiError(new ThroughProxy('http://proxy.example:3128', tls), 'reading').problems;
+    const [viaTls] = describeApiError(
+      new ThroughProxy('http://proxy.example:3128', 'proxy-url', tls),
+      'reading',
+    ).problems;
     expect(viaTls!.hint).toMatch(/TLS certificate is not trusted/);
   });
 });

@@ -1,2 +1,0 @@
-import { createRequire as __nopeaCreateRequire } from 'node:module'; const require = __nopeaCreateRequire(import.meta.url);
-import{a as e,b as r}from"./chunk-VMA24CHL.js";var p=r((s,i)=>{i.exports=e("node:net")});var q=r((t,o)=>{o.exports=e("node:stream")});export{p as a,q as b};
