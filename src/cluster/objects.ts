@@ -198,6 +198,13 @@ export async function createObject(
 
 export type PropagationPolicy = 'Foreground' | 'Background' | 'Orphan';
 
+/** `--prune-propagation` and the API's `prunePropagation`, as the DELETE's propagationPolicy. */
+export const PROPAGATION_POLICIES = {
+  background: 'Background',
+  foreground: 'Foreground',
+  orphan: 'Orphan',
+} as const satisfies Record<string, PropagationPolicy>;
+
 /** Which object a DELETE may remove: only the one with this uid (and, when given, this resourceVersion). */
 export interface DeletePreconditions {
   uid: string;

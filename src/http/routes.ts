@@ -69,6 +69,8 @@ const historyQuery = z.strictObject({
     .describe(HistoryRequest.shape.limit.description ?? 'at most this many deploys'),
 });
 const namespaceQuery = ServiceRequest.pick({ namespace: true });
+/** A route that takes no query string refuses one, as the others refuse a parameter they do not know. */
+const noQuery = z.strictObject({});
 
 /** Request bodies: the operation's, plus `ref` where manifests are read. */
 const DeployBody = SyncRequest.extend({ ref: RefSchema.optional() });
@@ -101,7 +103,6 @@ const SPECS: Spec[] = [
     path: '/status/{service}',
     summary: "a service's current deploy and how its last one ended",
     params: serviceParam,
-    query: namespaceQuery,
   },
   {
     operation: 'health',
@@ -177,7 +178,7 @@ function apiRoute(spec: Spec): ApiRoute {
   const writes = !op.readOnly;
   const request: NonNullable<RouteConfig['request']> = {};
   if (spec.params) request.params = spec.params;
-  if (spec.query) request.query = spec.query;
+  request.query = spec.query ?? noQuery;
   if (spec.body) {
     request.body = { content: { 'application/json': { schema: spec.body } }, required: false };
   }

@@ -11,7 +11,8 @@
  * configuration, never a request's: a request cannot point nopea at another kubeconfig or directory.
  */
 import { z } from 'zod';
-import { parsePruneLimit } from '../apply/guard.js';
+import { parsePruneLimit, PROTECTED_KINDS } from '../apply/guard.js';
+import { PROPAGATION_POLICIES } from '../cluster/objects.js';
 import { parseDuration } from '../duration.js';
 import { ERROR_KINDS, errorJson, type Problem } from '../errors.js';
 import { STRATEGY_REQUESTS } from '../strategy/names.js';
@@ -89,9 +90,25 @@ export const SyncRequest = z.strictObject({
     .union([z.int().min(0), z.string().min(1).max(8)])
     .optional()
     .describe('most objects one sync may delete: a count or a percentage such as 25%'),
+  allowPruneKinds: z
+    .array(z.enum(PROTECTED_KINDS as [string, ...string[]]))
+    .max(PROTECTED_KINDS.length)
+    .optional()
+    .describe(`protected kinds prune may delete: ${PROTECTED_KINDS.join(', ')}`),
+  prunePropagation: z
+    .enum(Object.keys(PROPAGATION_POLICIES) as (keyof typeof PROPAGATION_POLICIES)[])
+    .optional()
+    .describe('deletion propagation of pruned objects (default background)'),
+  recreateOnImmutable: z
+    .boolean()
+    .optional()
+    .describe('delete (foreground) and re-create objects whose immutable fields change'),
 });
 
 export const ServiceRequest = z.strictObject({ service: serviceName, namespace: namespace.optional() });
+
+/** A service's state is its own whatever the namespace: `status` takes no namespace. */
+export const StatusRequest = ServiceRequest.pick({ service: true });
 
 export const HistoryRequest = z.strictObject({
   service: serviceName,
@@ -324,7 +341,7 @@ function runOptionsOf(req: z.infer<typeof DiffRequest> | z.infer<typeof SyncRequ
   };
 }
 
-function syncOptionsOf(req: z.infer<typeof SyncRequest>, ctx: OperationContext): SyncOptions {
+export function syncOptionsOf(req: z.infer<typeof SyncRequest>, ctx: OperationContext): SyncOptions {
   const opts: SyncOptions = {
     ...runOptionsOf(req, ctx),
     ...defined({
@@ -333,6 +350,9 @@ function syncOptionsOf(req: z.infer<typeof SyncRequest>, ctx: OperationContext):
       prune: req.prune,
       wait: req.wait,
       forceConflicts: req.forceConflicts,
+      allowPruneKinds: req.allowPruneKinds,
+      recreateOnImmutable: req.recreateOnImmutable,
+      propagationPolicy: req.prunePropagation && PROPAGATION_POLICIES[req.prunePropagation],
       eventsUrl: ctx.eventsUrl,
       pushgatewayUrl: ctx.pushgatewayUrl,
       signal: ctx.signal,
@@ -424,7 +444,7 @@ export const OPERATIONS = {
       result: diffJson(await diff({ ...runOptionsOf(req, ctx), ...defined({ offline: req.offline }) })),
     }),
   } satisfies Operation<typeof DiffRequest, typeof DiffResultJson>,
-  status: read(ServiceRequest, ServiceResultJson, (req, ctx) =>
+  status: read(StatusRequest, ServiceResultJson, (req, ctx) =>
     status({ ...stateOf(ctx), service: req.service }),
   ),
   history: read(HistoryRequest, ServiceResultJson, (req, ctx) =>

@@ -3,7 +3,7 @@
  */
 import type { Argv } from 'yargs';
 import { parsePruneLimit } from '../../apply/guard.js';
-import type { PropagationPolicy } from '../../cluster/objects.js';
+import { PROPAGATION_POLICIES } from '../../cluster/objects.js';
 import { renderText } from '../../plan/render.js';
 import { Cancellation } from '../../surface/cancellation.js';
 import { serviceStatus, syncExitCode, refusedBeforeAnyWrite } from '../../surface/outcome.js';
@@ -17,12 +17,6 @@ import { printProblems, reportError, startupTime, useColor, useLiveProgress } fr
 import { runOptionsFrom, telemetryOptionsFrom, withRunOptions, withTelemetryOptions } from '../options.js';
 import { progressPrinter } from '../progress.js';
 import { rolloutPosition } from '../../progressive/rollout.js';
-
-const PROPAGATION: Record<string, PropagationPolicy> = {
-  background: 'Background',
-  foreground: 'Foreground',
-  orphan: 'Orphan',
-};
 
 /** How to go on with a rollout that waits at a gate: the exact promote and rollback commands. */
 export function nextSteps(s: ServiceSyncResult): string {
@@ -149,7 +143,7 @@ export function syncCommand(setExit: (code: number) => void) {
         })
         .option('prune-propagation', {
           requiresArg: true,
-          choices: ['background', 'foreground', 'orphan'] as const,
+          choices: Object.keys(PROPAGATION_POLICIES) as (keyof typeof PROPAGATION_POLICIES)[],
           default: 'background' as const,
           describe: 'deletion propagation for pruned objects',
         })
@@ -176,7 +170,7 @@ export function syncCommand(setExit: (code: number) => void) {
         maxPrune: string;
         allowPruneKind: string[];
         recreateOnImmutable: boolean;
-        prunePropagation: string;
+        prunePropagation: keyof typeof PROPAGATION_POLICIES;
         lockNamespace?: string;
         lockTimeout: string;
         eventsUrl?: string;
@@ -213,7 +207,7 @@ export function syncCommand(setExit: (code: number) => void) {
           maxPrune: parsePruneLimit(argv.maxPrune),
           allowPruneKinds: argv.allowPruneKind,
           recreateOnImmutable: argv.recreateOnImmutable,
-          propagationPolicy: PROPAGATION[argv.prunePropagation] ?? 'Background',
+          propagationPolicy: PROPAGATION_POLICIES[argv.prunePropagation],
           lockTimeoutMs: parseDuration(argv.lockTimeout, '--lock-timeout'),
           signal: cancellation.signal,
           hurry: cancellation.hurry,

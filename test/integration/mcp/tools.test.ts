@@ -1,6 +1,8 @@
 // Every tool of `nopea mcp` through the SDK's own client over stdio, against the test cluster and a
 // real repository with a bare remote: its success path and its error path, dry runs and real deploys,
 // and the refusal of writes by a server started without --allow-writes.
+import { rm } from 'node:fs/promises';
+import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { useNamespace } from '../../helpers/cluster.js';
 import { getLive, readState, stateTip } from '../sync/scenario.js';
@@ -150,5 +152,53 @@ describe('nopea mcp tools over stdio', () => {
     }
     const arg = await callTool(mcp, 'nopea_history', { service: 'web', limit: 0 });
     expect(arg.isError).toBe(true);
+  });
+
+  it('prunes a protected kind only when allow_prune_kinds names it, with the propagation asked for', async () => {
+    const claim = [
+      'apiVersion: v1',
+      'kind: PersistentVolumeClaim',
+      'metadata:',
+      '  name: claim',
+      'spec:',
+      '  accessModes: [ReadWriteOnce]',
+      '  resources:',
+      '    requests:',
+      '      storage: 1Mi',
+      '',
+    ].join('\n');
+    const repo = await webRepo('1.0.0', { 'app/claim.yaml': claim });
+    const mcp = await serve(repo, ['--allow-writes']);
+    const where = { service: 'web', namespace: ns.name, paths: ['app'], dry_run: false, wait: false };
+    const first = await callTool(mcp, 'nopea_deploy', where);
+    expect(first.isError, textOf(first)).toBe(false);
+    const claimPath = `/api/v1/namespaces/${ns.name}/persistentvolumeclaims/claim`;
+    expect(await getLive(claimPath)).toBeDefined();
+
+    await rm(path.join(repo.work, 'app/claim.yaml'));
+    const refused = await callTool(mcp, 'nopea_deploy', where);
+    expect(refused.isError).toBe(true);
+    expect(textOf(refused)).toContain(
+      `refusing to prune /PersistentVolumeClaim/${ns.name}/claim: PersistentVolumeClaim is a protected kind`,
+    );
+    expect((await getLive(claimPath))?.metadata.deletionTimestamp).toBeUndefined();
+
+    const notProtected = await callTool(mcp, 'nopea_deploy', { ...where, allow_prune_kinds: ['Deployment'] });
+    expect(notProtected.isError).toBe(true);
+    expect(answerOf(notProtected).status).toBe('invalid');
+    expect(textOf(notProtected)).toMatch(/allow_prune_kinds/);
+
+    const pruned = await callTool(mcp, 'nopea_deploy', {
+      ...where,
+      allow_prune_kinds: ['PersistentVolumeClaim'],
+      prune_propagation: 'foreground',
+    });
+    expect(pruned.isError, textOf(pruned)).toBe(false);
+    const objects = (answerOf(pruned).result?.services?.[0] as { objects?: { id: string; action: string }[] })
+      .objects;
+    expect(objects).toContainEqual({ id: `/PersistentVolumeClaim/${ns.name}/claim`, action: 'pruned' });
+    // Deleted, or (its pvc-protection finalizer still on it) being deleted in the foreground.
+    const live = await getLive(claimPath);
+    if (live) expect(live.metadata.deletionTimestamp).toBeDefined();
   });
 });

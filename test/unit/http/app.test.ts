@@ -173,7 +173,7 @@ describe('requests reach the operation with the fields of path, query and body',
     const { app, calls } = setup();
     const cases: [string, RequestInit | undefined, OperationName, unknown][] = [
       ['/api/services', undefined, 'services', {}],
-      ['/api/status/web?namespace=prod', undefined, 'status', { service: 'web', namespace: 'prod' }],
+      ['/api/status/web', undefined, 'status', { service: 'web' }],
       ['/api/health/web', undefined, 'health', { service: 'web' }],
       ['/api/context/web', undefined, 'context', { service: 'web' }],
       ['/api/history/web?limit=3', undefined, 'history', { service: 'web', limit: 3 }],
@@ -217,6 +217,9 @@ describe('validation and errors', () => {
       ['/api/deploy', post({ ref: '--upload-pack=evil' }), /ref/],
       ['/api/deploy', post({ ref: 'main/../../x' }), /ref/],
       ['/api/status/web?colour=red', undefined, /colour|Unrecognized/],
+      ['/api/status/web?namespace=prod', undefined, /namespace/],
+      ['/api/services?service=web', undefined, /service/],
+      ['/api/deploy?dryRun=true', post({}), /dryRun/],
     ];
     for (const [path, init, field] of cases) {
       const res = await app.request(path, init);

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { NopeaError } from '../../../src/errors.js';
-import { OPERATIONS, runOperation, syncJson } from '../../../src/surface/api.js';
+import { OPERATIONS, runOperation, SyncRequest, syncJson, syncOptionsOf } from '../../../src/surface/api.js';
 import { meaningOf, type Status } from '../../../src/surface/outcome.js';
 
 describe('the operations table', () => {
@@ -19,6 +19,31 @@ describe('the operations table', () => {
       expect(answer.status).toBe('invalid');
       expect(answer.error?.problems[0]?.message).toMatch(/^service:/);
     }
+  });
+
+  it("passes a deploy's prune settings on as sync's options", () => {
+    const req = SyncRequest.parse({
+      allowPruneKinds: ['Namespace', 'PersistentVolumeClaim'],
+      prunePropagation: 'orphan',
+      recreateOnImmutable: true,
+    });
+    expect(syncOptionsOf(req, { cwd: '/repo' })).toMatchObject({
+      allowPruneKinds: ['Namespace', 'PersistentVolumeClaim'],
+      propagationPolicy: 'Orphan',
+      recreateOnImmutable: true,
+    });
+    const plain = syncOptionsOf(SyncRequest.parse({}), { cwd: '/repo' });
+    expect(plain).not.toHaveProperty('propagationPolicy');
+    expect(plain).not.toHaveProperty('allowPruneKinds');
+  });
+
+  it('refuses a kind that is not protected, and a namespace for status', async () => {
+    const kind = await runOperation('sync', { allowPruneKinds: ['Deployment'] });
+    expect(kind.status).toBe('invalid');
+    expect(kind.error?.problems[0]?.message).toMatch(/^allowPruneKinds\.0: .*Namespace/);
+    const status = await runOperation('status', { service: 'web', namespace: 'prod' });
+    expect(status.status).toBe('invalid');
+    expect(status.error?.problems[0]?.message).toMatch(/namespace/);
   });
 
   it('turns a bad duration into an invalid answer, not a throw', async () => {
