@@ -16,6 +16,7 @@ import type { DesiredObject } from '../resources/identify.js';
 import { intentOf } from '../resources/normalize.js';
 import type { KubeObject, ResourceId } from '../resources/object.js';
 import { applyWaves } from '../resources/order.js';
+import { isSecret } from '../resources/secrets.js';
 import type { PlanEntry } from '../plan/types.js';
 
 export type ObjectAction = 'created' | 'configured' | 'unchanged' | 'pruned' | 'failed' | 'skipped';
@@ -193,7 +194,7 @@ async function applyOne(
     if (err instanceof RequestCutShort) {
       return { ...failure(item, `${desired.id}: ${err.message}`), uncertain: true };
     }
-    const invalid = invalidObjectReason(err);
+    const invalid = invalidObjectReason(err, isSecret(desired.object));
     if (invalid !== undefined) {
       return {
         ...failure(item, `${desired.id}: the cluster rejected it: ${invalid}`, 'fix the manifest', 'Invalid'),

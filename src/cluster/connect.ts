@@ -13,6 +13,7 @@ import type { KubeConfig } from '@kubernetes/client-node';
 import { NopeaError, errorMessage } from '../errors.js';
 import { KubeClient, type ClientOptions, type Transport } from './client.js';
 import { chooseProxy, type ProxyChoice } from './proxy.js';
+import { excerpt, maskCredentials } from '../resources/excerpt.js';
 
 export interface ConnectOptions {
   /** Path given with `--kubeconfig`. */
@@ -27,6 +28,15 @@ type KubeConfigClass = typeof import('@kubernetes/client-node').KubeConfig;
 
 const SA_DIR = '/var/run/secrets/kubernetes.io/serviceaccount';
 
+/**
+ * Why a kubeconfig could not be read, without its content: the YAML parser's message quotes the lines
+ * around the error (`10 |     token: …`), and a kubeconfig's lines are credentials. Its first line
+ * says what and where (`bad indentation of a mapping entry (10:5)`).
+ */
+function kubeconfigError(err: unknown): string {
+  return excerpt(errorMessage(err), 200);
+}
+
 /** Which kubeconfig sources exist, in kubectl's order of precedence, and what was tried. */
 function loadKubeConfig(
   KubeConfig: KubeConfigClass,
@@ -40,7 +50,7 @@ function loadKubeConfig(
       kc.loadFromFile(file);
     } catch (err) {
       throw new NopeaError('input', {
-        message: `cannot read kubeconfig ${file} (${what}): ${errorMessage(err)}`,
+        message: `cannot read kubeconfig ${file} (${what}): ${kubeconfigError(err)}`,
         hint: 'check the file exists and is a valid kubeconfig',
       });
     }
@@ -71,7 +81,7 @@ function loadKubeConfig(
         try {
           more.loadFromFile(f);
         } catch (err) {
-          throw new NopeaError('input', `cannot read kubeconfig ${f} (KUBECONFIG): ${errorMessage(err)}`);
+          throw new NopeaError('input', `cannot read kubeconfig ${f} (KUBECONFIG): ${kubeconfigError(err)}`);
         }
         kc.mergeConfig(more, true);
       }
@@ -180,7 +190,7 @@ async function transportFor(
     first = await resolveAuth(kc);
   } catch (err) {
     throw new NopeaError('input', {
-      message: `cannot load credentials from ${source}: ${errorMessage(err)}`,
+      message: `cannot load credentials from ${source}: ${maskCredentials(errorMessage(err))}`,
       hint: 'check the user entry of the current context (certificate files, token, exec plugin on PATH)',
     });
   }

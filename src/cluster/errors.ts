@@ -4,6 +4,7 @@
  */
 import type http from 'node:http';
 import { isPlainObject } from '../resources/object.js';
+import { MASK } from '../resources/secrets.js';
 
 /** One entry of `Status.details.causes`: for a 409 apply conflict, `field` and the owning manager. */
 export interface StatusCause {
@@ -99,24 +100,30 @@ const TYPED_PATCH_FAILURE = /failed to create typed patch object(?: \([^)]*\))?:
 /**
  * Why the server refused an object itself, in its words (for a type error, the field paths and what
  * each expected), or undefined when the failure is not the object's. Invalid objects (400, 422) and
- * values of the wrong type (SSA's 500) are the manifest's to fix: never worth a retry.
+ * values of the wrong type (SSA's 500) are the manifest's to fix: never worth a retry. For a Secret
+ * (`secret`), the values the server quotes back are masked: its answer reaches logs and the record.
  */
-export function invalidObjectReason(err: unknown): string | undefined {
+export function invalidObjectReason(err: unknown, secret = false): string | undefined {
   if (!(err instanceof ApiError)) return undefined;
-  if (err.status === 400 || err.status === 422) return err.message;
+  if (err.status === 400 || err.status === 422) return secret ? maskGoValues(err.message) : err.message;
   if (err.status !== 500) return undefined;
   const typed = TYPED_PATCH_FAILURE.exec(err.message);
   if (!typed) return undefined;
-  return (
-    err.message
-      .slice(typed.index + typed[0].length)
-      .replace(/^\s*errors:\s*/, '')
-      .split(/\n\s*/)
-      .filter(Boolean)
-      .join('; ')
-      // The server prints a scalar it did not expect as the Go value holding it.
-      .replace(/&value\.valueUnstructured\{Value:(.*?)\}/g, '$1')
-  );
+  const reason = err.message
+    .slice(typed.index + typed[0].length)
+    .replace(/^\s*errors:\s*/, '')
+    .split(/\n\s*/)
+    .filter(Boolean)
+    .join('; ');
+  // The server prints a scalar it did not expect as the Go value holding it.
+  return secret ? maskGoValues(reason) : reason.replace(GO_VALUE, '$1');
+}
+
+const GO_VALUE = /&value\.valueUnstructured\{Value:(.*?)\}/g;
+
+/** A server message with the values it quotes as Go values (`got &value.valueUnstructured{Value:…}`) masked. */
+function maskGoValues(message: string): string {
+  return message.replace(GO_VALUE, MASK);
 }
 
 /** Whether a failure is worth retrying: server overload, 5xx, dropped or timed-out connections. */

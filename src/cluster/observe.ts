@@ -8,6 +8,7 @@ import type { ResourceCatalog, ResourceType } from '../resources/catalog.js';
 import type { DesiredObject } from '../resources/identify.js';
 import { intentOf } from '../resources/normalize.js';
 import { formatId, parseId, type KubeObject, type ResourceId } from '../resources/object.js';
+import { isSecret } from '../resources/secrets.js';
 import type { KubeClient } from './client.js';
 import { ApiError, invalidObjectReason } from './errors.js';
 import { describeApiError } from './explain.js';
@@ -171,7 +172,7 @@ export async function dryRunAll(client: KubeClient, desired: DesiredObject[]): P
           }
           return;
         }
-        const invalid = invalidObjectReason(err);
+        const invalid = invalidObjectReason(err, isSecret(d.object));
         if (invalid !== undefined) {
           problems.push({
             message: `the cluster rejects ${formatId(d.ref)}: ${invalid}`,

@@ -14,9 +14,14 @@ const LAST_APPLIED = 'kubectl.kubernetes.io/last-applied-configuration';
 const VALUE_FIELDS = ['data', 'stringData'] as const;
 const HASH_PREFIX = 'nopea-hmac:';
 
-/** Whether an object is a core/v1 Secret. */
+/**
+ * Whether an object is a core/v1 Secret. Spellings the API server refuses (`kind: secret`,
+ * `apiVersion: core/v1`) count too: an offline plan shows them before any server could refuse them.
+ */
 export function isSecret(obj: { apiVersion: string; kind: string } | undefined): boolean {
-  return obj !== undefined && obj.kind === 'Secret' && groupOf(obj.apiVersion) === '';
+  if (obj === undefined || typeof obj.kind !== 'string' || obj.kind.toLowerCase() !== 'secret') return false;
+  const group = typeof obj.apiVersion === 'string' ? groupOf(obj.apiVersion) : '';
+  return group === '' || group === 'core';
 }
 
 /** Whether a `data`/`stringData` field holds a value (null and absent hold nothing to hide). */

@@ -8,7 +8,7 @@
 import { readlink } from 'node:fs/promises';
 import path from 'node:path';
 import type { Origin, Problem } from '../errors.js';
-import { excerpt } from './excerpt.js';
+import { excerpt } from '../resources/excerpt.js';
 
 /** Why a path may not be read: it resolves outside the repository, or into a `.git` directory. */
 export type Forbidden = 'outside' | 'git';

@@ -24,7 +24,7 @@ import {
 } from '../strategy/steps.js';
 import { forbiddenPath, symlinkProblem } from './boundary.js';
 import { decodeManifest } from './decode.js';
-import { quoted } from './excerpt.js';
+import { quoted } from '../resources/excerpt.js';
 import { MAX_ALIAS_COUNT } from './limits.js';
 import { formatFieldPath, linesOf, yamlLocator } from './locate.js';
 import { invalidDnsLabel, invalidName, invalidNamespace } from './names.js';

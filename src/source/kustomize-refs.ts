@@ -19,7 +19,7 @@ import { isPlainObject } from '../resources/object.js';
 import { forbiddenPath, forbiddenProblem, repoRelative, symlinkProblem } from './boundary.js';
 import { decodeManifest, MAX_FILE_BYTES, tooLarge } from './decode.js';
 import type { RawDocument } from './documents.js';
-import { quoted } from './excerpt.js';
+import { quoted } from '../resources/excerpt.js';
 import { formatFieldPath } from './locate.js';
 import { readDocuments } from './parse.js';
 import type { FieldPath } from './validate.js';

@@ -16,7 +16,8 @@ import { isPlainObject } from '../resources/object.js';
 import { forEachItem, type RawDocument } from './documents.js';
 import { checkDocuments, readDocuments, type Parsed, type SourceFormat } from './parse.js';
 import { MAX_FILE_BYTES } from './decode.js';
-import { excerpt } from './excerpt.js';
+import { excerpt } from '../resources/excerpt.js';
+import { MASK } from '../resources/secrets.js';
 import { checkReferences } from './kustomize-refs.js';
 import { isInside, repoRelative } from './boundary.js';
 import { MANIFEST_EXTENSIONS } from './walk.js';
@@ -196,6 +197,8 @@ export function cleanStderr(stderr: string, root: string): string {
   }
   text = text.replace(/^error:\s*/, '');
   text = text.split(`${root}${path.sep}`).join('').trim();
+  // A secretGenerator's literal that is not key=value is quoted whole, value and all.
+  text = text.replace(/(invalid literal sources? ).*?(, expected key=value|$)/gm, `$1${MASK}$2`);
   return text
     .split('\n')
     .map((line) => excerpt(line, STDERR_LINE_CHARS))

@@ -4,7 +4,7 @@
  * is not in `NAME_RULES` gets the lenient path-segment check, because RBAC kinds accept `:` and custom
  * kinds are validated by their own server.
  */
-import { quoted } from './excerpt.js';
+import { quoted } from '../resources/excerpt.js';
 
 /** How the API server validates `metadata.name` for a kind. */
 export interface NameRule {

@@ -5,7 +5,7 @@
  */
 import { parseDocument } from 'yaml';
 import type { RawDocuments } from './documents.js';
-import { excerpt } from './excerpt.js';
+import { excerpt } from '../resources/excerpt.js';
 import { nestingProblem } from './limits.js';
 import { linesOf, yamlLocator } from './locate.js';
 import type { Locator } from './validate.js';
@@ -30,8 +30,9 @@ export function readJson(text: string, file: string): RawDocuments {
     const position = /at position (\d+)/.exec(message);
     const offset = position ? Number(position[1]) : doc.errors[0]?.pos[0];
     const line = offset === undefined ? 1 : lines.linePos(offset).line;
-    // V8 quotes the text around the error (`Unexpected token 'x', "…" is not valid JSON`): dropped.
-    const detail = excerpt(message.replace(/ in JSON at position \d+.*$|, ".*$/s, ''));
+    // V8 quotes the text around the error (`Unexpected token 'x', "…" is not valid JSON`, or
+    // `…, ..."…"... is not valid JSON` deeper in the file): dropped, it may be a Secret's value.
+    const detail = excerpt(message.replace(/ in JSON at position \d+.*$|,\s*(?:\.\.\.)?".*$/s, ''));
     return {
       documents: [],
       problems: [

@@ -5,7 +5,8 @@
  */
 import type { Origin, Problem } from '../errors.js';
 import { groupOf, isPlainObject, type KubeObject } from '../resources/object.js';
-import { excerpt, quoted } from './excerpt.js';
+import { isSecret } from '../resources/secrets.js';
+import { excerpt, quoted } from '../resources/excerpt.js';
 import {
   invalidGroupVersion,
   invalidKind,
@@ -66,7 +67,9 @@ export function checkObject(value: unknown, at: Locator): Checked {
     const hint = Array.isArray(value)
       ? 'separate objects with "---", or wrap them in a list object: apiVersion: v1, kind: List, items: [...]'
       : 'every document must be a mapping with apiVersion, kind and metadata; check the indentation and the "key: value" syntax';
-    report([], `expected a Kubernetes object (a mapping), found ${typeName(value)}`, hint);
+    // Not quoted: a document whose structure is lost may be a Secret whose values are in it.
+    const found = typeof value === 'string' ? 'a string' : typeName(value);
+    report([], `expected a Kubernetes object (a mapping), found ${found}`, hint);
     return { ok: false, problems };
   }
 
@@ -86,6 +89,9 @@ export function checkObject(value: unknown, at: Locator): Checked {
     checkNamespace(meta, at, report);
     checkStringMap(meta, 'labels', at, report);
     checkStringMap(meta, 'annotations', at, report);
+  }
+  if (apiVersion !== undefined && kind !== undefined && isSecret({ apiVersion, kind })) {
+    checkSecretValues(value, report);
   }
   checkJsonValues(value, [], report);
 
@@ -260,6 +266,51 @@ function checkStringMap(
       `metadata.annotations total ${bytes} bytes; the API server allows at most ${MAX_ANNOTATIONS_BYTES}`,
       'move large values into a ConfigMap',
     );
+  }
+}
+
+/**
+ * A Secret's `data` and `stringData` are mappings of strings. Checked here because the API server's
+ * answer to a value of another type (`PIN: 1234`, a YAML number) quotes the value back, and that answer
+ * would reach the log, the step summary and the deploy record. No message here shows a value.
+ */
+// The API server's rule for the keys of a Secret's (and a ConfigMap's) data.
+const CONFIG_KEY = /^[-._a-zA-Z0-9]{1,253}$/;
+
+function checkSecretValues(secret: Record<string, unknown>, report: Report): void {
+  for (const field of ['data', 'stringData'] as const) {
+    const values = secret[field];
+    if (values === undefined || values === null) continue;
+    if (!isPlainObject(values)) {
+      const found = Array.isArray(values) ? 'a list' : `a ${typeof values}`;
+      report(
+        [field],
+        `Secret ${field} must be a mapping of strings, found ${found}`,
+        'write each value as an indented "key: value" line',
+      );
+      continue;
+    }
+    for (const [key, v] of Object.entries(values)) {
+      if (!CONFIG_KEY.test(key)) {
+        // A value that lost its `key:` structure (an env file line `PASS: x` read as a key) may be a
+        // secret itself: the key is not quoted, the line says where it is.
+        report(
+          [field, key],
+          `Secret ${field} has a key that is not a valid key (letters, digits, "-", "_" and "." only, at most 253); it is not shown, as it may hold a value`,
+          'check the line: a value in the key, or an env file line without "="',
+        );
+        continue;
+      }
+      if (v === null || typeof v === 'string') continue;
+      const found = Array.isArray(v) ? 'a list' : isPlainObject(v) ? 'a mapping' : `a ${typeof v}`;
+      report(
+        [field, key],
+        `Secret ${field} ${quoted(key)} must be a string, found ${found} (its value is not shown)`,
+        field === 'data'
+          ? 'data values are base64 strings: quote the value'
+          : 'quote the value, as in "1234"',
+      );
+    }
   }
 }
 

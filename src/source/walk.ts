@@ -9,7 +9,7 @@ import { readdir, realpath, stat } from 'node:fs/promises';
 import path from 'node:path';
 import type { Problem } from '../errors.js';
 import { forbiddenPath, forbiddenProblem, isInside, repoRelative, symlinkProblem } from './boundary.js';
-import { excerpt } from './excerpt.js';
+import { excerpt } from '../resources/excerpt.js';
 import type { SourceFormat } from './parse.js';
 
 /** Extensions read when walking a directory, and the only ones accepted for explicit files. */

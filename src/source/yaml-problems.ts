@@ -18,7 +18,7 @@ import {
   type YAMLError,
 } from 'yaml';
 import type { Origin, Problem } from '../errors.js';
-import { EXCERPT_CHARS, excerpt, quoted } from './excerpt.js';
+import { EXCERPT_CHARS, excerpt, quoted } from '../resources/excerpt.js';
 import { MAX_ALIAS_COUNT } from './limits.js';
 import { nodeStart } from './locate.js';
 
@@ -176,10 +176,10 @@ export function toJsProblem(
     };
   }
   const unresolved = /Unresolved alias[^:]*: (.*)$/.exec(message);
-  if (unresolved) return undefinedAlias(unresolved[1]!, at(aliasOffset(doc, unresolved[1]!)));
+  if (unresolved) return undefinedAlias(at(aliasOffset(doc, unresolved[1]!)));
   if (/Merge sources must be maps/.test(message)) {
     const bad = badMergeSource(doc);
-    if (bad?.alias !== undefined) return undefinedAlias(bad.alias, at(bad.offset));
+    if (bad?.alias !== undefined) return undefinedAlias(at(bad.offset));
     return {
       message:
         'the merge key "<<" must be given a mapping, an alias of one, or a list of those (as in "<<: *defaults")',
@@ -189,11 +189,16 @@ export function toJsProblem(
   return { message: `YAML error: ${excerpt(message, DETAIL_CHARS)}`, origin: fallback };
 }
 
-function undefinedAlias(name: string, origin: Origin): Problem {
-  const shown = excerpt(name);
+/**
+ * The alias is not named: an unquoted value that starts with `*` is read as one, and that value may be
+ * a Secret's (`password: *x9…`). The line says where it is.
+ */
+function undefinedAlias(origin: Origin): Problem {
   return {
-    message: `YAML alias *${shown} refers to an anchor &${shown} that is not defined before it in this document`,
+    message:
+      'a YAML alias (a value starting with "*") refers to an anchor ("&name") that is not defined before it in this document',
     origin,
+    hint: 'define the anchor earlier in the same document, or quote the value if it is text that starts with "*"',
   };
 }
 

@@ -122,4 +122,28 @@ describe('a value of the wrong type', () => {
       await apiRequest('DELETE', resourcePath(builtinCatalog().lookup('v1', 'Namespace').found!, '', fresh));
     }
   });
+
+  it('masks the value the server quotes back for a Secret (the source stage refuses it first; this is the net under it)', async () => {
+    const secret: Manifest = {
+      object: {
+        apiVersion: 'v1',
+        kind: 'Secret',
+        metadata: { name: 'pin', namespace: ns.name },
+        stringData: { PIN: 482913 },
+      } as unknown as KubeObject,
+      origin: { file: 'app/secret.yaml', line: 1 },
+    };
+    const desired = identify([secret], builtinCatalog());
+    const raw = await applyObject(client, desired[0]!.type, desired[0]!.object, { dryRun: true }).catch(
+      (e: unknown) => e,
+    );
+    // The server's own answer quotes the value: that is what must not reach a log or a record.
+    expect((raw as Error).message).toContain('482913');
+    const err = await dryRunAll(client, desired).catch((e: unknown) => e);
+    expect(errorExitCode(err)).toBe(2);
+    const [problem] = (err as NopeaError).problems;
+    expect(problem?.message).toMatch(new RegExp(`^the cluster rejects /Secret/${ns.name}/pin: .*stringData`));
+    expect(problem?.message).toContain('***');
+    expect(JSON.stringify((err as NopeaError).problems)).not.toContain('482913');
+  });
 });

@@ -8,12 +8,17 @@ import { connect } from '../../../src/cluster/connect.js';
 import { NopeaError } from '../../../src/errors.js';
 import { errorExitCode } from '../../../src/surface/outcome.js';
 
-function kubeconfig(server: string): string {
+/** A kubeconfig file holding `text`, removed after the test. */
+function configFile(text: string): string {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'nopea-connect-'));
   onTestFinished(() => fs.rmSync(dir, { recursive: true, force: true }));
   const file = path.join(dir, 'config');
-  fs.writeFileSync(
-    file,
+  fs.writeFileSync(file, text);
+  return file;
+}
+
+function kubeconfig(server: string): string {
+  return configFile(
     [
       'apiVersion: v1',
       'kind: Config',
@@ -30,7 +35,6 @@ function kubeconfig(server: string): string {
       '',
     ].join('\n'),
   );
-  return file;
 }
 
 describe('connect', () => {
@@ -48,6 +52,18 @@ describe('connect', () => {
       expect(problem?.hint).toContain('https://HOST:6443');
     },
   );
+
+  it('names where a kubeconfig is broken without quoting its lines, which hold credentials', async () => {
+    const file = configFile(
+      'apiVersion: v1\nusers:\n- name: ci\n  user:\n    token: sha256~SuperSecretTokenValue123\n   bad: indent\n',
+    );
+    const err = await connect({ kubeconfig: file, env: {} }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(NopeaError);
+    const [problem] = (err as NopeaError).problems;
+    expect(problem?.message).toMatch(new RegExp(`^cannot read kubeconfig ${file} \\(--kubeconfig\\): \\S`));
+    expect(problem?.message).not.toMatch(/SuperSecret|sha256~/);
+    expect(problem?.message).not.toContain('\n');
+  });
 
   it('reads a bare host:port as https, like kubectl', async () => {
     const client = await connect({ kubeconfig: kubeconfig('127.0.0.1:6443'), env: {} });

@@ -40,6 +40,21 @@ describe('invalidObjectReason', () => {
     );
   });
 
+  it("masks the value the server quotes back for a Secret, keeping the field's path", () => {
+    const typed = answer(
+      500,
+      'failed to create typed patch object (web/s; /v1, Kind=Secret): .stringData.PIN: expected string, got &value.valueUnstructured{Value:482913}',
+    );
+    expect(invalidObjectReason(typed, true)).toBe('.stringData.PIN: expected string, got ***');
+    expect(invalidObjectReason(typed)).toBe('.stringData.PIN: expected string, got 482913');
+    const invalid = answer(
+      422,
+      'Secret "s" is invalid: data: got &value.valueUnstructured{Value:hunter2}',
+      'Invalid',
+    );
+    expect(invalidObjectReason(invalid, true)).not.toContain('hunter2');
+  });
+
   it('keeps the server words of 400 and 422 refusals', () => {
     const err = answer(422, 'Deployment.apps "api" is invalid: spec.replicas: Invalid value: -1', 'Invalid');
     expect(invalidObjectReason(err)).toBe(

@@ -15,6 +15,15 @@ const MALFORMED: [string, Record<string, unknown>][] = [
 ];
 
 describe('maskSecretPair', () => {
+  it.each([
+    ['kind: secret', { kind: 'secret' }],
+    ['apiVersion: core/v1', { apiVersion: 'core/v1' }],
+  ])('masks a Secret spelt %s, which only an offline plan shows', (_, spelling) => {
+    const s = { ...secret({ stringData: { pw: 'LEAK-value' } }), ...spelling } as KubeObject;
+    expect(JSON.stringify(maskSecretPair(undefined, s))).not.toContain('LEAK-value');
+    expect(JSON.stringify(redactSecret(s))).not.toContain('LEAK-value');
+  });
+
   it.each(MALFORMED)('masks %s as one value', (_, fields) => {
     const s = secret(fields);
     const out = maskSecretPair(s, undefined);

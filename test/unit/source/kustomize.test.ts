@@ -459,4 +459,12 @@ describe('cleanStderr', () => {
     expect(cleanStderr(klog, '/repo')).toBe('accumulating resources: "x" in app/missing.yaml');
     expect(cleanStderr('error: something broke\n', '/repo')).toBe('something broke');
   });
+
+  it('masks a secretGenerator literal kustomize quotes whole, value and all', () => {
+    const klog =
+      'E1204 18:40:00.000000   1 run.go:72] "command failed" err="accumulating resources: invalid literal source DB_PASS hunter2-SuperSecret, expected key=value"';
+    expect(cleanStderr(klog, '/repo')).toBe(
+      'accumulating resources: invalid literal source ***, expected key=value',
+    );
+  });
 });

@@ -168,7 +168,7 @@ describe('parseManifests: YAML as kubectl reads it', () => {
   });
 
   it('rejects documents that are not mappings', () => {
-    expect(yaml('just text\n').problems[0]!.message).toContain('found the string "just text"');
+    expect(yaml('just text\n').problems[0]!.message).toMatch(/found a string$/);
     expect(yaml('- a\n- b\n').problems[0]!.message).toContain('found a list');
     expect(yaml('42\n').problems[0]!.message).toContain('found the number 42');
   });
@@ -246,10 +246,10 @@ describe('parseManifests: what problems quote', () => {
     );
   });
 
-  it('quotes a document that is a long string, or a long name, as a short excerpt', () => {
-    const line = `password: ${token}${' x'.repeat(100)}`;
+  it('never quotes a document that is a string (a Secret that lost its structure), and quotes a long name as a short excerpt', () => {
+    const line = `password ${token}${' x'.repeat(100)}`;
     expect(yaml(`"${line}"\n`).problems[0]!.message).toBe(
-      `expected a Kubernetes object (a mapping), found the string "password: ***${' x'.repeat(33)}…"`,
+      'expected a Kubernetes object (a mapping), found a string',
     );
     const name = `n${'-x'.repeat(200)}`;
     const [problem] = yaml(cm(name)).problems;
@@ -279,8 +279,9 @@ describe("parseManifests: mistakes that are the user's, at their line", () => {
     expect(yaml(undefinedAlias).problems).toEqual([
       {
         message:
-          'YAML alias *defaults refers to an anchor &defaults that is not defined before it in this document',
+          'a YAML alias (a value starting with "*") refers to an anchor ("&name") that is not defined before it in this document',
         origin: { file: 'm.yaml', line: 9 },
+        hint: expect.stringContaining('quote the value if it is text that starts with "*"'),
       },
     ]);
     const list = cm('x', 'spec:\n  base: &base [1, 2]\n  merged:\n    a: 1\n    <<: [*base]\n');
@@ -358,6 +359,19 @@ describe('parseManifests: JSON', () => {
     expect(comment.problems[0]!.message).toMatch(/^JSON syntax error/);
     const dup = parseManifests('{"apiVersion": "v1", "apiVersion": "v2"}', 'm.json', 'json');
     expect(dup.problems[0]!.message).toBe('duplicate key "apiVersion" in the same mapping');
+  });
+
+  it('never quotes the text around a JSON syntax error: it may be a Secret value', () => {
+    const value = 'hunter2-VeryLongSecretValue';
+    for (const text of [
+      `{"apiVersion": "v1", "kind": "Secret", "stringData": {"pw": ${value}}}`,
+      `{"pw": ${value}}`,
+      `{\n  "apiVersion": "v1",\n  "kind": "Secret",\n  "metadata": {"name": "s"},\n  "stringData": {"pw": "a" ${value}}\n}`,
+    ]) {
+      const [problem] = parseManifests(text, 'm.json', 'json').problems;
+      expect(problem!.message).toMatch(/^JSON syntax error: /);
+      expect(problem!.message).not.toMatch(/hunter|VeryLong/);
+    }
   });
 
   it('treats an empty .json file like an empty YAML file', () => {

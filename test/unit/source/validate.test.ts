@@ -48,6 +48,47 @@ describe('object names', () => {
   });
 });
 
+describe('checkObject: Secret values', () => {
+  const secret = (fields: Record<string, unknown>, kind = 'Secret', apiVersion = 'v1') => ({
+    apiVersion,
+    kind,
+    metadata: { name: 's' },
+    ...fields,
+  });
+
+  it('refuses a value that is not a string, naming the key and never the value', () => {
+    const found = problems(
+      secret({
+        stringData: { PIN: 482913, ON: true, LIST: ['hunter2'], MAP: { a: 'hunter2' }, EMPTY: null, OK: 'x' },
+        data: { KEY: 1234567 },
+      }),
+    );
+    expect(found).toEqual([
+      'Secret data "KEY" must be a string, found a number (its value is not shown)',
+      'Secret stringData "PIN" must be a string, found a number (its value is not shown)',
+      'Secret stringData "ON" must be a string, found a boolean (its value is not shown)',
+      'Secret stringData "LIST" must be a string, found a list (its value is not shown)',
+      'Secret stringData "MAP" must be a string, found a mapping (its value is not shown)',
+    ]);
+    expect(found.join('\n')).not.toMatch(/482913|1234567|hunter2|true/);
+    expect(problems(secret({ stringData: 'hunter2' }))).toEqual([
+      'Secret stringData must be a mapping of strings, found a string',
+    ]);
+  });
+
+  it('refuses a key that is not a valid key without quoting it, and checks the spellings a server refuses', () => {
+    const found = problems(secret({ data: { 'DB_PASS: hunter2xyz': '' } }));
+    expect(found).toHaveLength(1);
+    expect(found[0]).toMatch(/^Secret data has a key that is not a valid key/);
+    expect(found[0]).not.toMatch(/hunter2|DB_PASS/);
+    expect(problems(secret({ stringData: { pw: 99 } }, 'secret'))).toHaveLength(1);
+    expect(problems(secret({ stringData: { pw: 99 } }, 'Secret', 'core/v1'))).toHaveLength(1);
+    // Not a Secret: a ConfigMap's numbers are for the server to refuse, as kubectl leaves them.
+    expect(problems(secret({ data: { n: 1 } }, 'ConfigMap'))).toEqual([]);
+    expect(problems(secret({ stringData: { n: 1 } }, 'Secret', 'example.com/v1'))).toEqual([]);
+  });
+});
+
 describe('checkObject', () => {
   it('accepts a minimal object, an empty namespace and string maps', () => {
     expect(

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { EXCERPT_CHARS, excerpt, maskCredentials } from '../../../src/source/excerpt.js';
+import { EXCERPT_CHARS, excerpt, maskCredentials } from '../../../src/resources/excerpt.js';
 
 describe('maskCredentials', () => {
   it.each([

@@ -4,7 +4,7 @@
  * `EXCERPT_CHARS` long, and anything that looks like a credential is masked before it is cut (so a cut
  * never leaves the start of a secret behind).
  */
-import { MASK } from '../resources/secrets.js';
+import { MASK } from './secrets.js';
 
 /** The longest quote of user content a problem carries. */
 export const EXCERPT_CHARS = 80;
