@@ -10,7 +10,8 @@ import path from 'node:path';
 import { NopeaError, type Problem } from '../errors.js';
 import { parseDuration } from '../duration.js';
 import { parseRequestTimeout } from '../surface/cluster.js';
-import { parsePruneLimit, type PruneLimit } from '../apply/guard.js';
+import { parsePruneLimit, PROTECTED_KINDS, type PruneLimit } from '../apply/guard.js';
+import { PROPAGATION_POLICIES, type PropagationPolicy } from '../cluster/objects.js';
 import type { CiProvenance } from '../state/repository.js';
 import { STRATEGY_REQUESTS, type StrategyRequest } from '../strategy/names.js';
 import type { SyncOptions } from '../surface/sync-types.js';
@@ -37,6 +38,9 @@ export const DISPATCHABLE = [
   'request-timeout',
   'force-conflicts',
   'max-prune',
+  'allow-prune-kind',
+  'prune-propagation',
+  'recreate-on-immutable',
 ] as const;
 
 /** Every input action.yml declares. */
@@ -64,6 +68,11 @@ export interface ActionInputs {
   requestTimeoutMs?: number;
   forceConflicts: boolean;
   maxPrune?: PruneLimit;
+  /** Protected kinds prune may delete (`allow-prune-kind`). */
+  allowPruneKinds: string[];
+  /** Unset: `Background`. */
+  propagationPolicy?: PropagationPolicy;
+  recreateOnImmutable: boolean;
   /** Unset: nopea.yaml, then memory decide (`auto`). */
   strategy?: StrategyRequest;
   /** promote/rollback: the deploy whose rollout to move (default: the service's current one). */
@@ -155,6 +164,8 @@ export function resolveInputs(
     dryRun: bool('dry-run') ?? false,
     wait: bool('wait') ?? true,
     forceConflicts: bool('force-conflicts') ?? false,
+    allowPruneKinds: [],
+    recreateOnImmutable: bool('recreate-on-immutable') ?? false,
     full: bool('full') ?? false,
     sources,
   };
@@ -202,6 +213,24 @@ export function resolveInputs(
   }
   const maxPrune = get('max-prune');
   if (maxPrune) collect(() => (inputs.maxPrune = parsePruneLimit(maxPrune, 'input max-prune')));
+  for (const kind of splitPaths(get('allow-prune-kind'))) {
+    if (PROTECTED_KINDS.includes(kind)) inputs.allowPruneKinds.push(kind);
+    else
+      problems.push({
+        message: `input allow-prune-kind names "${kind}", which is not a protected kind`,
+        hint: `name one or more of: ${PROTECTED_KINDS.join(', ')} (other kinds are pruned without it)`,
+      });
+  }
+  const propagation = get('prune-propagation');
+  if (propagation) {
+    if (Object.hasOwn(PROPAGATION_POLICIES, propagation)) {
+      inputs.propagationPolicy = PROPAGATION_POLICIES[propagation as keyof typeof PROPAGATION_POLICIES];
+    } else
+      problems.push({
+        message: `input prune-propagation is "${propagation}"`,
+        hint: `use one of: ${Object.keys(PROPAGATION_POLICIES).join(', ')}`,
+      });
+  }
   if (inputs.offline && inputs.command === 'sync') {
     problems.push({
       message: 'input offline applies to the diff command only; a sync needs the cluster',
@@ -261,6 +290,9 @@ export function toSyncOptions(inputs: ActionInputs, ctx: ActionContext): SyncOpt
     if (inputs.timeoutMs !== undefined) opts.timeoutMs = inputs.timeoutMs;
     opts.forceConflicts = inputs.forceConflicts;
     if (inputs.maxPrune) opts.maxPrune = inputs.maxPrune;
+    opts.allowPruneKinds = inputs.allowPruneKinds;
+    opts.recreateOnImmutable = inputs.recreateOnImmutable;
+    if (inputs.propagationPolicy) opts.propagationPolicy = inputs.propagationPolicy;
     if (inputs.strategy) opts.strategy = inputs.strategy;
     if (ctx.signal) opts.signal = ctx.signal;
     if (ctx.hurry) opts.hurry = ctx.hurry;

@@ -52,6 +52,9 @@ describe('resolveInputs', () => {
         'request-timeout': '5s',
         'force-conflicts': 'true',
         'max-prune': '25%',
+        'allow-prune-kind': 'Namespace,\nPersistentVolumeClaim',
+        'prune-propagation': 'foreground',
+        'recreate-on-immutable': 'true',
         token: 'ghs_abc',
         kubeconfig: 'apiVersion: v1\nkind: Config\n',
       }),
@@ -71,6 +74,9 @@ describe('resolveInputs', () => {
       requestTimeoutMs: 5_000,
       forceConflicts: true,
       maxPrune: { percent: 25 },
+      allowPruneKinds: ['Namespace', 'PersistentVolumeClaim'],
+      propagationPolicy: 'Foreground',
+      recreateOnImmutable: true,
       token: 'ghs_abc',
       kubeconfig: 'apiVersion: v1\nkind: Config\n',
     });
@@ -123,6 +129,8 @@ describe('resolveInputs', () => {
           timeout: 'soon',
           'request-timeout': '10ms',
           'max-prune': 'lots',
+          'allow-prune-kind': 'Deployment',
+          'prune-propagation': 'cascade',
           kubeconfig: '/home/me/.kube/config',
         }),
         {},
@@ -137,6 +145,8 @@ describe('resolveInputs', () => {
       'input timeout "soon" is not a duration',
       'input request-timeout "10ms" is too short for any API request',
       'input max-prune "lots" is not a count or a percentage',
+      'input allow-prune-kind names "Deployment", which is not a protected kind',
+      'input prune-propagation is "cascade"',
       'input kubeconfig does not look like a kubeconfig (it takes the file content, not a path)',
     ]);
     expect(err.problems[0]!.hint).toBe('use one of: sync, diff, promote, rollback');
@@ -207,6 +217,8 @@ describe('toSyncOptions', () => {
       prune: false,
       timeoutMs: 120_000,
       forceConflicts: false,
+      allowPruneKinds: [],
+      recreateOnImmutable: false,
       signal,
     });
   });
