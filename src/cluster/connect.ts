@@ -34,7 +34,9 @@ const SA_DIR = '/var/run/secrets/kubernetes.io/serviceaccount';
  * says what and where (`bad indentation of a mapping entry (10:5)`).
  */
 function kubeconfigError(err: unknown): string {
-  return excerpt(errorMessage(err), 200);
+  const [first = ''] = errorMessage(err).split('\n');
+  // An unquoted value that starts with "!" is read as a tag, which the parser names.
+  return excerpt(first.replace(/\b(unknown tag) !<[^>]*>/g, '$1'), 200);
 }
 
 /** Which kubeconfig sources exist, in kubectl's order of precedence, and what was tried. */

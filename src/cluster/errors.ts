@@ -105,25 +105,28 @@ const TYPED_PATCH_FAILURE = /failed to create typed patch object(?: \([^)]*\))?:
  */
 export function invalidObjectReason(err: unknown, secret = false): string | undefined {
   if (!(err instanceof ApiError)) return undefined;
-  if (err.status === 400 || err.status === 422) return secret ? maskGoValues(err.message) : err.message;
+  if (err.status === 400 || err.status === 422) return secret ? maskQuotedValues(err.message) : err.message;
   if (err.status !== 500) return undefined;
   const typed = TYPED_PATCH_FAILURE.exec(err.message);
   if (!typed) return undefined;
-  const reason = err.message
-    .slice(typed.index + typed[0].length)
-    .replace(/^\s*errors:\s*/, '')
-    .split(/\n\s*/)
-    .filter(Boolean)
-    .join('; ');
-  // The server prints a scalar it did not expect as the Go value holding it.
-  return secret ? maskGoValues(reason) : reason.replace(GO_VALUE, '$1');
+  const fields = err.message.slice(typed.index + typed[0].length).replace(/^\s*errors:\s*/, '');
+  return (
+    (secret ? maskQuotedValues(fields) : fields)
+      .split(/\n\s*/)
+      .filter(Boolean)
+      .join('; ')
+      // The server prints a scalar it did not expect as the Go value holding it.
+      .replace(/&value\.valueUnstructured\{Value:(.*?)\}/g, '$1')
+  );
 }
 
-const GO_VALUE = /&value\.valueUnstructured\{Value:(.*?)\}/g;
-
-/** A server message with the values it quotes as Go values (`got &value.valueUnstructured{Value:…}`) masked. */
-function maskGoValues(message: string): string {
-  return message.replace(GO_VALUE, MASK);
+/**
+ * A server message about a Secret with the values it quotes masked: what follows `got` on each line
+ * (`expected string, got &value.valueUnstructured{Value:482913}`; a list or mapping prints as Go
+ * literals with braces of their own, so the mask runs to the end of the line).
+ */
+function maskQuotedValues(message: string): string {
+  return message.replace(/\bgot .*$/gm, `got ${MASK}`);
 }
 
 /** Whether a failure is worth retrying: server overload, 5xx, dropped or timed-out connections. */

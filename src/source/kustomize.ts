@@ -197,8 +197,11 @@ export function cleanStderr(stderr: string, root: string): string {
   }
   text = text.replace(/^error:\s*/, '');
   text = text.split(`${root}${path.sep}`).join('').trim();
-  // A secretGenerator's literal that is not key=value is quoted whole, value and all.
-  text = text.replace(/(invalid literal sources? ).*?(, expected key=value|$)/gm, `$1${MASK}$2`);
+  // kustomize quotes a generator's sources when one is bad: every literal, key=value and all
+  // (`literal sources [USER=admin PASS hunter2]: invalid literal source PASS hunter2, expected key=value`).
+  text = text
+    .replace(/\b(literal|file|env) sources \[[^\]\n]*\]?/g, `$1 sources [${MASK}]`)
+    .replace(/(invalid literal source ).*?(, expected key=value|$)/gm, `$1${MASK}$2`);
   return text
     .split('\n')
     .map((line) => excerpt(line, STDERR_LINE_CHARS))

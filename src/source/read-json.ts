@@ -28,7 +28,9 @@ export function readJson(text: string, file: string): RawDocuments {
   } catch (err) {
     const message = err instanceof Error ? err.message : String(err);
     const position = /at position (\d+)/.exec(message);
-    const offset = position ? Number(position[1]) : doc.errors[0]?.pos[0];
+    const offset = position
+      ? Number(position[1])
+      : (unexpectedTokenAt(message, text) ?? doc.errors[0]?.pos[0]);
     const line = offset === undefined ? 1 : lines.linePos(offset).line;
     // V8 quotes the text around the error (`Unexpected token 'x', "…" is not valid JSON`, or
     // `…, ..."…"... is not valid JSON` deeper in the file): dropped, it may be a Secret's value.
@@ -53,4 +55,18 @@ export function readJson(text: string, file: string): RawDocuments {
       ? yamlLocator(doc, text, file, lines)
       : { origin: () => ({ file, line: 1 }), text: () => undefined };
   return { documents: [{ value, at }], problems: [] };
+}
+
+/**
+ * Where V8's `Unexpected token 'x', ..."<context>"... is not valid JSON` points (that message has no
+ * position): its context found in the text. A context cut at its start begins 10 characters before
+ * the token (V8's context length); an uncut one is the whole text, searched for the token.
+ */
+function unexpectedTokenAt(message: string, text: string): number | undefined {
+  const m = /^Unexpected token '(.)', (\.\.\.)?"([\s\S]*?)"(?:\.\.\.)? is not valid JSON$/.exec(message);
+  if (!m) return undefined;
+  const [, token = '', cut, context = ''] = m;
+  const at = text.indexOf(context);
+  if (at < 0) return undefined;
+  return at + (cut ? Math.min(10, context.length) : Math.max(context.indexOf(token), 0));
 }

@@ -91,9 +91,15 @@ export function checkObject(value: unknown, at: Locator): Checked {
     checkStringMap(meta, 'annotations', at, report);
   }
   if (apiVersion !== undefined && kind !== undefined && isSecret({ apiVersion, kind })) {
+    // Its values are checked here alone: the walk below names the paths it reports, and in a Secret
+    // those (an invalid key) may hold a value.
     checkSecretValues(value, report);
+    const rest: Record<string, unknown> = {};
+    for (const [k, v] of Object.entries(value)) if (k !== 'data' && k !== 'stringData') rest[k] = v;
+    checkJsonValues(rest, [], report);
+  } else {
+    checkJsonValues(value, [], report);
   }
-  checkJsonValues(value, [], report);
 
   if (problems.length > 0) return { ok: false, problems };
   if (isPlainObject(meta)) {
@@ -307,7 +313,7 @@ function checkSecretValues(secret: Record<string, unknown>, report: Report): voi
         [field, key],
         `Secret ${field} ${quoted(key)} must be a string, found ${found} (its value is not shown)`,
         field === 'data'
-          ? 'data values are base64 strings: quote the value'
+          ? 'data values are base64 strings: base64-encode the value, or move it to stringData and quote it'
           : 'quote the value, as in "1234"',
       );
     }

@@ -25,11 +25,19 @@ import { nodeStart } from './locate.js';
 // The parser's own words (at most about 40 characters) and the excerpt of the source it quotes.
 const DETAIL_CHARS = 40 + EXCERPT_CHARS;
 
+/**
+ * Messages in which the parser quotes a token of the source: an unquoted value it could not place
+ * (`pw: |hunter2` is a block scalar header with extra characters, `!x9…` a tag). In a Secret that token
+ * is the value, so the quote is cut; the line says where it is.
+ */
+const QUOTES_SOURCE =
+  /^(Unexpected \S+ token in YAML stream|Block scalar header includes extra characters|Unresolved tag): .*$/;
+
 /** A YAML parse error as a problem with file, line and, for the common mistakes, a hint. */
 export function yamlProblem(err: YAMLError, doc: Document, file: string, lines: LineCounter): Problem {
   const at = (offset: number): Origin => ({ file, line: lines.linePos(offset).line });
   const firstLine = err.message.split('\n')[0]?.replace(/ at line \d+, column \d+:?$/, '') ?? err.message;
-  const detail = excerpt(firstLine, DETAIL_CHARS);
+  const detail = excerpt(firstLine.replace(QUOTES_SOURCE, '$1'), DETAIL_CHARS);
   if (/Maximum call stack/.test(detail)) {
     return { message: 'YAML error: the document is nested too deeply to parse', origin: at(err.pos[0]) };
   }

@@ -92,7 +92,6 @@ export const SyncRequest = z.strictObject({
     .describe('most objects one sync may delete: a count or a percentage such as 25%'),
   allowPruneKinds: z
     .array(z.enum(PROTECTED_KINDS as [string, ...string[]]))
-    .max(PROTECTED_KINDS.length)
     .optional()
     .describe(`protected kinds prune may delete: ${PROTECTED_KINDS.join(', ')}`),
   prunePropagation: z

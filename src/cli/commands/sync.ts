@@ -2,7 +2,7 @@
  * `nopea sync`: plan, guard, apply, prune, wait, record. Plan first, then progress, then a summary.
  */
 import type { Argv } from 'yargs';
-import { parsePruneLimit } from '../../apply/guard.js';
+import { parsePruneLimit, PROTECTED_KINDS } from '../../apply/guard.js';
 import { PROPAGATION_POLICIES } from '../../cluster/objects.js';
 import { renderText } from '../../plan/render.js';
 import { Cancellation } from '../../surface/cancellation.js';
@@ -132,6 +132,7 @@ export function syncCommand(setExit: (code: number) => void) {
           requiresArg: true,
           type: 'string',
           array: true,
+          choices: PROTECTED_KINDS,
           default: [] as string[],
           describe:
             'allow pruning a protected kind (Namespace, CustomResourceDefinition, PersistentVolumeClaim)',

@@ -63,6 +63,11 @@ describe('connect', () => {
     expect(problem?.message).toMatch(new RegExp(`^cannot read kubeconfig ${file} \\(--kubeconfig\\): \\S`));
     expect(problem?.message).not.toMatch(/SuperSecret|sha256~/);
     expect(problem?.message).not.toContain('\n');
+    expect(problem?.message).toMatch(/\(\d+:\d+\)$/);
+    const tagged = configFile('apiVersion: v1\nusers:\n- name: ci\n  user:\n    token: !hunter2xyz\n');
+    const tag = await connect({ kubeconfig: tagged, env: {} }).catch((e: unknown) => e);
+    expect((tag as NopeaError).problems[0]?.message).toMatch(/^cannot read kubeconfig .*: unknown tag \(/);
+    expect((tag as NopeaError).problems[0]?.message).not.toContain('hunter2');
   });
 
   it('reads a bare host:port as https, like kubectl', async () => {

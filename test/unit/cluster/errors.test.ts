@@ -53,6 +53,15 @@ describe('invalidObjectReason', () => {
       'Invalid',
     );
     expect(invalidObjectReason(invalid, true)).not.toContain('hunter2');
+    const list = answer(
+      500,
+      'failed to create typed patch object (web/s; /v1, Kind=Secret): errors:\n' +
+        '  .stringData.A: expected string, got &value.valueUnstructured{Value:[]interface {}{"hunter2"}}\n' +
+        '  .stringData.B: expected string, got &value.valueUnstructured{Value:map[string]interface {}{"k":"hunter2"}}',
+    );
+    expect(invalidObjectReason(list, true)).toBe(
+      '.stringData.A: expected string, got ***; .stringData.B: expected string, got ***',
+    );
   });
 
   it('keeps the server words of 400 and 422 refusals', () => {

@@ -460,11 +460,15 @@ describe('cleanStderr', () => {
     expect(cleanStderr('error: something broke\n', '/repo')).toBe('something broke');
   });
 
-  it('masks a secretGenerator literal kustomize quotes whole, value and all', () => {
-    const klog =
-      'E1204 18:40:00.000000   1 run.go:72] "command failed" err="accumulating resources: invalid literal source DB_PASS hunter2-SuperSecret, expected key=value"';
-    expect(cleanStderr(klog, '/repo')).toBe(
-      'accumulating resources: invalid literal source ***, expected key=value',
+  it('masks the secretGenerator literals kustomize quotes, value and all', () => {
+    // kubectl 1.36's own words for a literal without "=" among others.
+    const stderr =
+      'error: loading KV pairs: literal sources [DB_USER=admin SESSION_KEY=Zm9vYmFy DB_PASS hunter2-SuperSecret]: invalid literal source DB_PASS hunter2-SuperSecret, expected key=value\n';
+    expect(cleanStderr(stderr, '/repo')).toBe(
+      'loading KV pairs: literal sources [***]: invalid literal source ***, expected key=value',
     );
+    const klog =
+      'E1204 18:40:00.000000   1 run.go:72] "command failed" err="loading KV pairs: literal sources [=hunter2]: invalid literal source =hunter2, expected key=value"';
+    expect(cleanStderr(klog, '/repo')).not.toContain('hunter2');
   });
 });

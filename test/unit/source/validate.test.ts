@@ -81,6 +81,9 @@ describe('checkObject: Secret values', () => {
     expect(found).toHaveLength(1);
     expect(found[0]).toMatch(/^Secret data has a key that is not a valid key/);
     expect(found[0]).not.toMatch(/hunter2|DB_PASS/);
+    // Nor does the check for values JSON cannot carry name such a key.
+    const inf = problems(secret({ stringData: { 'pw=hunter2': Infinity } }));
+    expect(inf.join('\n')).not.toContain('hunter2');
     expect(problems(secret({ stringData: { pw: 99 } }, 'secret'))).toHaveLength(1);
     expect(problems(secret({ stringData: { pw: 99 } }, 'Secret', 'core/v1'))).toHaveLength(1);
     // Not a Secret: a ConfigMap's numbers are for the server to refuse, as kubectl leaves them.

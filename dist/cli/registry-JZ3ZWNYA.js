@@ -1,0 +1,2 @@
+import { createRequire as __nopeaCreateRequire } from 'node:module'; const require = __nopeaCreateRequire(import.meta.url);
+import{a,b,c,d}from"./chunk-TLUPNVKW.js";import"./chunk-RIO53EXX.js";import"./chunk-32KFQFA2.js";import"./chunk-35ZN6BHG.js";import"./chunk-R4UZLOZO.js";import"./chunk-DPSDZUDQ.js";import"./chunk-DOKKIQLD.js";import"./chunk-UCJHH7EB.js";import"./chunk-WLAFNRYS.js";import"./chunk-3232KLWI.js";import"./chunk-VMA24CHL.js";export{a as metricsRegistry,c as metricsText,b as processMetrics,d as runMetrics};

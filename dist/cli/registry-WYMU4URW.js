@@ -1,2 +1,0 @@
-import { createRequire as __nopeaCreateRequire } from 'node:module'; const require = __nopeaCreateRequire(import.meta.url);
-import{a,b,c,d}from"./chunk-YBB2XKJZ.js";import"./chunk-RIO53EXX.js";import"./chunk-3KLL2UQW.js";import"./chunk-35ZN6BHG.js";import"./chunk-R4UZLOZO.js";import"./chunk-DPSDZUDQ.js";import"./chunk-DOKKIQLD.js";import"./chunk-UCJHH7EB.js";import"./chunk-WLAFNRYS.js";import"./chunk-3232KLWI.js";import"./chunk-VMA24CHL.js";export{a as metricsRegistry,c as metricsText,b as processMetrics,d as runMetrics};
