@@ -231,6 +231,14 @@ export function resolveInputs(
         hint: `use one of: ${Object.keys(PROPAGATION_POLICIES).join(', ')}`,
       });
   }
+  // A promote or rollback has no dry run: dropping the input silently would move the rollout.
+  if ((inputs.command === 'promote' || inputs.command === 'rollback') && (inputs.dryRun || inputs.offline)) {
+    const input = inputs.dryRun ? 'dry-run' : 'offline';
+    problems.push({
+      message: `input ${input} applies to ${input === 'dry-run' ? 'sync' : 'diff'} only; command ${inputs.command} would move the rollout${sources[input] === 'workflow_dispatch' ? ` (${input} came from the workflow_dispatch inputs)` : ''}`,
+      hint: `drop ${input} to ${inputs.command}, or run command: diff to see the plan`,
+    });
+  }
   if (inputs.offline && inputs.command === 'sync') {
     problems.push({
       message: 'input offline applies to the diff command only; a sync needs the cluster',

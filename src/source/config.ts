@@ -323,8 +323,19 @@ function describeIssue(issue: z.core.$ZodIssue, root: unknown, at: Locator): Pro
         ),
       ];
     case 'too_small':
+      if (issue.origin === 'number' || issue.origin === 'int') {
+        const bound = issue.inclusive ? 'at least' : 'above';
+        return [problem(`${where} must be ${bound} ${String(issue.minimum)}, found ${typeName(found)}`)];
+      }
       return [problem(`${where} must not be empty`, requiredHint(fieldPath) ?? fieldHint(fieldPath))];
     case 'too_big':
+      if (issue.origin === 'number' || issue.origin === 'int') {
+        const bound = issue.inclusive ? 'at most' : 'below';
+        return [problem(`${where} must be ${bound} ${String(issue.maximum)}, found ${typeName(found)}`)];
+      }
+      if (issue.origin === 'array') {
+        return [problem(`${where} has more than ${String(issue.maximum)} items`)];
+      }
       return [problem(`${where} is longer than ${String(issue.maximum)} characters`)];
     case 'invalid_format':
       // Only stateBranch has a format; names are checked by names.ts's rules (the custom issues).
@@ -439,6 +450,7 @@ function valueAt(root: unknown, fieldPath: FieldPath): unknown {
 
 function article(expected: string): string {
   if (expected === 'array') return 'a list';
+  if (expected === 'int') return 'a whole number';
   if (expected === 'object') return 'a mapping';
   return /^[aeiou]/.test(expected) ? `an ${expected}` : `a ${expected}`;
 }

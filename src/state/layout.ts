@@ -28,6 +28,8 @@ import { createHash } from 'node:crypto';
 import { NopeaError } from '../errors.js';
 import type { ResourceId } from '../resources/object.js';
 
+/** The branch nopea keeps its state on unless told otherwise. */
+export const DEFAULT_STATE_BRANCH = 'nopea-state';
 /** Directory holding everything nopea keeps on the branch. */
 export const STATE_ROOT = '.nopea';
 /** Text file with the state format version. */

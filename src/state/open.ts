@@ -12,10 +12,8 @@ import { NOPEA_IDENTITY, type Identity } from './build-commit.js';
 import { DEFAULT_RETENTION, type Retention } from './change.js';
 import { DEFAULT_GIT_TIMEOUT_MS, Git, GitCommandError, type GitSetting } from './git.js';
 import { gitDetail, type BranchTarget } from './remote.js';
+import { DEFAULT_STATE_BRANCH } from './layout.js';
 import { GitStateStore, type RetrySettings, type StateStore } from './store.js';
-
-/** The branch nopea keeps its state on unless told otherwise. */
-export const DEFAULT_STATE_BRANCH = 'nopea-state';
 
 /**
  * Which repository holds the state branch: `repoDir`, any directory inside its work tree, or `repoRoot`,

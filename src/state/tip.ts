@@ -36,6 +36,7 @@ import {
   SERVICES_DIR,
   STATE_ROOT,
   statePaths,
+  DEFAULT_STATE_BRANCH,
 } from './layout.js';
 import type { ServiceState, StateReader } from './reader.js';
 import { fetchTip, localGitError, type BranchTarget } from './remote.js';
@@ -81,6 +82,18 @@ export async function readTip(target: BranchTarget, git: Git): Promise<TipReader
     throw new NopeaError('state', `${describeLocation(at(''))} cannot be read: its tree is missing`);
   }
   // A branch without .nopea/ at all (say, created empty by hand) is empty state; the next commit adds it.
+  // Unless it holds other files: then it is a source branch named by mistake (`--state-branch main`),
+  // and the first deploy would commit its state onto it.
+  if (!root) {
+    const others = topLevelNames(tree.content, tip.length / 2).filter((n) => !BESIDE_STATE.test(n));
+    if (others.length > 0) {
+      const shown = others.slice(0, 5).map((n) => JSON.stringify(n));
+      throw new NopeaError('input', {
+        message: `${describeLocation(at(''))} is not a nopea state branch: it holds ${shown.join(', ')}${others.length > 5 ? ` and ${others.length - 5} more` : ''} and no ${STATE_ROOT}/`,
+        hint: `nopea would commit its state onto this branch; name a branch of its own (--state-branch, stateBranch in nopea.yaml, the Action's state-branch input; default ${DEFAULT_STATE_BRANCH})`,
+      });
+    }
+  }
   let format = STATE_FORMAT;
   if (formatFile) {
     if (formatFile.type !== 'blob') throw corruptStateError(at(FORMAT_PATH), 'not a file');
@@ -94,6 +107,23 @@ export async function readTip(target: BranchTarget, git: Git): Promise<TipReader
     format,
     hasFormat: formatFile !== undefined,
   });
+}
+
+/** What a branch made by hand for the state may hold besides `.nopea/`. */
+const BESIDE_STATE = /^(README|LICENSE)(\.[\w.-]*)?$|^\.git(ignore|attributes)$/i;
+
+/** The names of a raw tree object's entries (`<mode> <name>\0<hash>`), hashes `hashBytes` long. */
+function topLevelNames(tree: Buffer, hashBytes: number): string[] {
+  const names: string[] = [];
+  let pos = 0;
+  while (pos < tree.length) {
+    const space = tree.indexOf(0x20, pos);
+    const nul = tree.indexOf(0, space + 1);
+    if (space < 0 || nul < 0) break;
+    names.push(tree.toString('utf8', space + 1, nul));
+    pos = nul + 1 + hashBytes;
+  }
+  return names;
 }
 
 // Local plumbing failures become state errors naming the branch.

@@ -16,7 +16,8 @@ import { guardPlan, type GuardResult, type PruneLimit } from '../apply/guard.js'
 import { planService, type ObservedObject, type PruneCandidate } from '../plan/classify.js';
 import { provablyUnchanged } from '../plan/shortcut.js';
 import type { Plan } from '../plan/types.js';
-import { DEFAULT_STATE_BRANCH, openState } from '../state/open.js';
+import { DEFAULT_STATE_BRANCH } from '../state/layout.js';
+import { openState } from '../state/open.js';
 import type { StateStore } from '../state/store.js';
 import { type Checkout, locateCheckout, type SourceInfo } from '../state/repository.js';
 import type { ServiceState } from '../state/reader.js';

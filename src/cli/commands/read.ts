@@ -78,11 +78,23 @@ export function historyCommand(setExit: (code: number) => void) {
       builder: (y) =>
         service(y).option('limit', {
           requiresArg: true,
-          type: 'number',
+          type: 'string',
           describe: 'at most this many deploys',
+          coerce: (text: string): number => {
+            if (!/^[1-9][0-9]{0,5}$/.test(String(text).trim())) {
+              throw new Error(
+                `--limit must be a whole number from 1 to 999999, found ${JSON.stringify(text)}`,
+              );
+            }
+            return Number(text);
+          },
         }),
       run: (where, argv) =>
-        history({ ...where, service: about(argv).service, ...(argv.limit ? { limit: argv.limit } : {}) }),
+        history({
+          ...where,
+          service: about(argv).service,
+          ...(argv.limit !== undefined ? { limit: argv.limit } : {}),
+        }),
       text: (r) =>
         r.deploys.length === 0
           ? `${r.service}: no deploys recorded\n`

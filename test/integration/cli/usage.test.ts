@@ -44,6 +44,18 @@ describe('usage errors', () => {
     }
   }
 
+  it.each(['abc', '0', '-3'])(
+    'history --limit %s exits 2 naming the flag, not listing every deploy',
+    async (limit) => {
+      const repo = await makeRepo();
+      onTestFinished(() => repo.cleanup());
+      const run = await runNopea(['history', 'web', `--limit=${limit}`], { cwd: repo.work });
+      expect(run.code, output(run)).toBe(2);
+      expect(run.stderr).toContain(`--limit must be a whole number from 1 to 999999, found "${limit}"`);
+      expect(run.stdout).toBe('');
+    },
+  );
+
   it('still runs a correct command line (the check above is not a command that never runs)', async () => {
     const repo = await makeRepo({
       files: await scenario('web', { TAG: '1.0.0', REPLICAS: '1', MIN_READY: '0' }, 'app'),

@@ -6,7 +6,7 @@ import { serializeStateFile } from '../../../src/state/format.js';
 import { openState } from '../../../src/state/open.js';
 import { locateCheckout } from '../../../src/state/repository.js';
 import { NopeaError } from '../../../src/errors.js';
-import { cloneRemote, git, makeRepo, recordGitArgv, type TestRepo } from '../../helpers/git.js';
+import { cloneRemote, git, makeRepo, recordGitArgv, writeCommit, type TestRepo } from '../../helpers/git.js';
 import { deployChange, deployRecord } from './records.js';
 
 const nextId = monotonicFactory();
@@ -131,6 +131,32 @@ describe('fetching the state branch', () => {
       expect(await git(other.work, 'for-each-ref', 'refs/nopea')).toBe('');
     } finally {
       await other.cleanup();
+    }
+  });
+});
+
+describe('a source branch named as the state branch', () => {
+  it('is refused before anything is committed onto it, naming what it holds', async () => {
+    const repo = await makeRepo({
+      files: { 'app/web.yaml': 'kind: Service\n', 'nopea.yaml': 'services: []\n' },
+    });
+    try {
+      const main = await git(repo.remote, 'rev-parse', 'main');
+      const error = await openState({ repoDir: repo.work, branch: 'main' }).catch((err: unknown) => err);
+      expect(error).toBeInstanceOf(NopeaError);
+      expect((error as NopeaError).kind).toBe('input');
+      expect((error as NopeaError).message).toMatch(
+        /^state branch main of remote origin .* is not a nopea state branch: it holds "app", "nopea.yaml" and no \.nopea\//,
+      );
+      expect((error as NopeaError).problems[0]?.hint).toContain('name a branch of its own');
+      expect(await git(repo.remote, 'rev-parse', 'main')).toBe(main);
+      // A branch made by hand with only a README is still taken as empty state.
+      await writeCommit(repo.remote, 'refs/heads/state', { 'README.md': 'the deploys of web\n' });
+      const store = await openState({ repoDir: repo.work, branch: 'state' });
+      await store.commit(deployChange('web', nextId(), ['/Service/web/api']));
+      expect(await git(repo.remote, 'ls-tree', '--name-only', 'state')).toBe('.nopea\nREADME.md');
+    } finally {
+      await repo.cleanup();
     }
   });
 });

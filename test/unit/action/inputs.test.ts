@@ -152,6 +152,17 @@ describe('resolveInputs', () => {
     expect(err.problems[0]!.hint).toBe('use one of: sync, diff, promote, rollback');
   });
 
+  it('refuses dry-run or offline with promote and rollback, which would move the rollout all the same', () => {
+    for (const command of ['promote', 'rollback']) {
+      const err = inputError(() => resolveInputs(step({ command }), { dry_run: 'true' }));
+      expect(err.problems.map((p) => p.message)).toEqual([
+        `input dry-run applies to sync only; command ${command} would move the rollout (dry-run came from the workflow_dispatch inputs)`,
+      ]);
+      const offline = inputError(() => resolveInputs(step({ command, offline: 'true' }), {}));
+      expect(offline.problems[0]!.message).toMatch(/^input offline applies to diff only/);
+    }
+  });
+
   it('says when a bad command came from the workflow_dispatch inputs', () => {
     const err = inputError(() => resolveInputs(step({}), { command: 'deploy' }));
     expect(err.problems[0]!.message).toBe('input command is "deploy" (from the workflow_dispatch inputs)');

@@ -136,6 +136,20 @@ describe('parseConfig', () => {
     ]);
   });
 
+  it('says which bounds a number is outside, and that a count is a whole number', () => {
+    const svc = 'services: [{ name: web, paths: [k8s], namespace: web }]\n';
+    const cases: [string, string][] = [
+      ['memory: { canaryThreshold: 0 }', 'memory.canaryThreshold must be above 0, found the number 0'],
+      ['memory: { canaryThreshold: 1 }', 'memory.canaryThreshold must be below 1, found the number 1'],
+      ['retention: { deploys: 20000 }', 'retention.deploys must be at most 10000, found the number 20000'],
+      ['retention: { deploys: 0 }', 'retention.deploys must be at least 1, found the number 0'],
+      ['retention: { deploys: 1.5 }', 'retention.deploys must be a whole number, found the number 1.5'],
+    ];
+    for (const [text, message] of cases) {
+      expect(problems(`${svc}${text}\n`).map((p) => p.message)).toEqual([message]);
+    }
+  });
+
   it('requires services and refuses a file that is not a mapping', () => {
     expect(problems('stateBranch: main\n')).toEqual([
       {
