@@ -109,7 +109,7 @@ function loadKubeConfig(
 
   throw new NopeaError('input', {
     message: `no Kubernetes cluster configured; tried: ${tried.join(', ')}`,
-    hint: 'pass --kubeconfig FILE, set KUBECONFIG, or use --offline to plan against the state branch only',
+    hint: 'pass --kubeconfig FILE or set KUBECONFIG; to plan without a cluster, run nopea diff --offline (against the state branch only)',
   });
 }
 
@@ -131,10 +131,22 @@ export async function connect(opts: ConnectOptions = {}): Promise<KubeClient> {
   }
   const cluster = kc.getCurrentCluster();
   if (!cluster) {
-    throw new NopeaError('input', {
-      message: `kubeconfig ${source} has no current context with a cluster`,
-      hint: 'pass --context NAME or set current-context in the kubeconfig',
-    });
+    const name = kc.getCurrentContext();
+    const context = name ? kc.getContextObject(name) : undefined;
+    const clusters = kc.getClusters().map((c) => c.name);
+    const defined = clusters.length ? `clusters: ${clusters.join(', ')}` : 'it defines no clusters';
+    throw new NopeaError(
+      'input',
+      context
+        ? {
+            message: `kubeconfig ${source}: context "${name}" names cluster "${context.cluster}", which it does not define (${defined})`,
+            hint: "fix the context's cluster, or pass --context with another context",
+          }
+        : {
+            message: `kubeconfig ${source} has no current context`,
+            hint: 'pass --context NAME or set current-context in the kubeconfig',
+          },
+    );
   }
   const server = serverUrl(cluster.server);
   if (!server) {

@@ -73,9 +73,12 @@ export function selectServices(opts: RunOptions, config: NopeaConfig | undefined
     const fromConfig = declared.find((s) => s.name === opts.service);
     const paths = opts.paths?.length ? opts.paths : fromConfig?.paths;
     if (!paths?.length) {
+      const names = declared.map((s) => s.name);
       throw inputError({
         message: `no manifests for service "${opts.service}"`,
-        hint: 'give manifest paths on the command line, or declare the service with its paths in nopea.yaml',
+        hint: names.length
+          ? `nopea.yaml declares ${names.map((n) => `"${n}"`).join(', ')}; check -s, or give manifest paths on the command line`
+          : 'give manifest paths on the command line, or declare the service with its paths in nopea.yaml',
       });
     }
     const spec: ServiceSpec = { name: opts.service, paths, prune: fromConfig?.prune ?? true };

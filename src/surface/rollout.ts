@@ -9,6 +9,7 @@ import { NopeaError, cancelledError } from '../errors.js';
 import { openCluster, type ClusterTarget } from './cluster.js';
 import { LEASE_TYPE, ServiceLock, holderIdentity } from '../cluster/lease.js';
 import { applyObject, getObject, patchObject } from '../cluster/objects.js';
+import { refusedBeforeWrite } from '../cluster/explain.js';
 import {
   finalise,
   kultaTypes,
@@ -133,6 +134,18 @@ async function moveReport(view: StateView, result: RolloutResult, live: KubeObje
   return report;
 }
 
+/**
+ * A step before the move writes anything: credentials or RBAC the cluster turns away there are a
+ * configuration problem with nothing changed (exit 2), as for a sync.
+ */
+async function beforeWrite<T>(step: () => Promise<T>): Promise<T> {
+  try {
+    return await step();
+  } catch (err) {
+    throw err instanceof NopeaError ? refusedBeforeWrite(err) : err;
+  }
+}
+
 async function move(
   action: 'promote' | 'rollback',
   req: RolloutRequest,
@@ -142,7 +155,7 @@ async function move(
   const { service, current } = await resolve(view, req);
   telemetry.serviceStarts(service);
   const rollout = current.rollout!;
-  const { client, catalog } = await openCluster(req);
+  const { client, catalog } = await beforeWrite(() => openCluster(req));
   try {
     const h: RolloutHandle = {
       client,
@@ -158,14 +171,14 @@ async function move(
       monitoredBy: 'this run',
       outcome: 'failed',
     };
-    const live = await readRollout(h);
+    const live = await beforeWrite(() => readRollout(h));
     if (!live)
       throw new NopeaError(
         'deploy',
         `Rollout ${rollout.namespace}/${rollout.name} of deploy ${current.deployId} no longer exists`,
       );
 
-    if (await monitoredElsewhere(h, rollout.namespace, service, current.deployId)) {
+    if (await beforeWrite(() => monitoredElsewhere(h, rollout.namespace, service, current.deployId))) {
       // The deploy run waits on this rollout and records its end: make the move and let it go on.
       if (action === 'promote') await promote(h, live, req.full);
       else
@@ -188,13 +201,15 @@ async function move(
     }
 
     // Held as the deploy itself: a second promote run then sees this one as the run monitoring it.
-    const lock = await ServiceLock.acquire(client, {
-      namespace: rollout.namespace,
-      service,
-      holder: holderIdentity(current.deployId),
-      ...(req.lockTimeoutMs !== undefined ? { waitTimeoutMs: req.lockTimeoutMs } : {}),
-      ...(req.signal ? { signal: req.signal } : {}),
-    });
+    const lock = await beforeWrite(() =>
+      ServiceLock.acquire(client, {
+        namespace: rollout.namespace,
+        service,
+        holder: holderIdentity(current.deployId),
+        ...(req.lockTimeoutMs !== undefined ? { waitTimeoutMs: req.lockTimeoutMs } : {}),
+        ...(req.signal ? { signal: req.signal } : {}),
+      }),
+    );
     try {
       const restore = async (): Promise<void> => {
         const side = viewOf(live).strategy === 'canary' ? 'stable' : 'active';

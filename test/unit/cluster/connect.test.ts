@@ -70,6 +70,33 @@ describe('connect', () => {
     expect((tag as NopeaError).problems[0]?.message).not.toContain('hunter2');
   });
 
+  it('names the context whose cluster the kubeconfig does not define, and the clusters it does', async () => {
+    const file = configFile(
+      [
+        'apiVersion: v1',
+        'kind: Config',
+        'current-context: dev',
+        'contexts:',
+        '- name: dev',
+        '  context: { cluster: dev, user: u }',
+        '- name: broken',
+        '  context: { cluster: nope, user: u }',
+        'clusters:',
+        '- name: dev',
+        '  cluster: { server: "https://127.0.0.1:6443" }',
+        'users:',
+        '- name: u',
+        '  user: { token: abc }',
+        '',
+      ].join('\n'),
+    );
+    const err = await connect({ kubeconfig: file, context: 'broken', env: {} }).catch((e: unknown) => e);
+    expect(errorExitCode(err)).toBe(2);
+    expect((err as NopeaError).problems[0]?.message).toBe(
+      `kubeconfig ${file}: context "broken" names cluster "nope", which it does not define (clusters: dev)`,
+    );
+  });
+
   it('reads a bare host:port as https, like kubectl', async () => {
     const client = await connect({ kubeconfig: kubeconfig('127.0.0.1:6443'), env: {} });
     expect(client.server).toBe('https://127.0.0.1:6443');

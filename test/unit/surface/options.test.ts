@@ -29,4 +29,24 @@ describe('selectServices', () => {
     expect(selectServices({}, config)[0]?.kustomize).toEqual({ allowRemote: true });
     expect(selectServices({ service: 'web' }, config)[0]?.kustomize).toEqual({ allowRemote: true });
   });
+
+  it('names the services nopea.yaml declares when -s names none of them', () => {
+    const config = {
+      services: [
+        { name: 'web', paths: ['app'] },
+        { name: 'api', paths: ['api'] },
+      ],
+    } as Parameters<typeof selectServices>[1];
+    const err = ((): unknown => {
+      try {
+        return selectServices({ service: 'webb' }, config);
+      } catch (e) {
+        return e;
+      }
+    })() as NopeaError;
+    expect(err.problems[0]).toEqual({
+      message: 'no manifests for service "webb"',
+      hint: 'nopea.yaml declares "web", "api"; check -s, or give manifest paths on the command line',
+    });
+  });
 });
