@@ -319,9 +319,21 @@ async function record(run: ServiceRun, prepared: PreparedService, guard: GuardRe
     result.stateCommit = committed.commit;
   } catch (err) {
     const recordError = asNopeaError(err);
+    const problems = [...recordError.problems];
+    const written = result.objects.filter((o) => o.action === 'created' || o.action === 'configured');
+    if (written.length > 0) {
+      // What the cluster now holds that the branch does not know: the next sync records it, but only
+      // if it runs before the objects leave git (prune works from the recorded inventory).
+      problems.push({
+        message: `${written.length} object(s) were applied but are not recorded in the service's inventory`,
+        hint: 'fix what kept the state branch from being written, then run the sync again before removing any of them from git; until it is recorded, a later sync cannot prune them',
+      });
+    }
     result.error = result.error
-      ? new NopeaError(result.error.kind, [...result.error.problems, ...recordError.problems])
-      : recordError;
+      ? new NopeaError(result.error.kind, [...result.error.problems, ...problems])
+      : written.length > 0
+        ? new NopeaError(recordError.kind, problems, { cause: recordError })
+        : recordError;
     if (result.outcome === 'succeeded') result.outcome = 'failed';
   }
 }

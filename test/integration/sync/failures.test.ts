@@ -1,6 +1,8 @@
 // How `nopea sync` fails: a pod that cannot pull its image (fast, with the reason, recorded), a field
 // another manager owns (refused unless forced), a user without rights (refused, saying which), and a
 // SIGTERM in the middle of the health wait (recorded as cancelled, lock given back).
+import { chmod, writeFile } from 'node:fs/promises';
+import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
 import {
   RESTRICTED_NAMESPACE,
@@ -62,6 +64,24 @@ describe('a pod that cannot pull its image', () => {
     // What was applied stays tracked, so the next sync can fix or prune it.
     expect(state.inventory?.objects).toHaveLength(2);
     expect(await getLive(leasePath(ns.name, 'web'))).toBeUndefined();
+  });
+});
+
+describe('a state branch the remote refuses to take', () => {
+  const ns = useNamespace('sync-norecord');
+
+  it('fails, exit 1, saying what was applied and is not recorded, and how to go on', async () => {
+    const repo = await webRepo({ TAG: '1.0.0' });
+    const hook = path.join(repo.remote, 'hooks/pre-receive');
+    await writeFile(hook, '#!/bin/sh\necho "pushes to this remote are held for review" >&2\nexit 1\n');
+    await chmod(hook, 0o755);
+    const run = await syncCli(['app', '-s', 'web', '-n', ns.name, '--no-wait'], { cwd: repo.work });
+    expect(run.code, output(run)).toBe(1);
+    expect(run.stderr).toMatch(/could not push branch nopea-state of remote origin/);
+    expect(run.stderr).toContain("2 object(s) were applied but are not recorded in the service's inventory");
+    expect(run.stderr).toContain('run the sync again before removing any of them from git');
+    expect(await getLive(`/apis/apps/v1/namespaces/${ns.name}/deployments/web`)).toBeDefined();
+    expect(await stateTip(repo.remote)).toBe('');
   });
 });
 
