@@ -251,7 +251,24 @@ async function move(
         } else result.outcome = 'paused';
       }
       result.rollout ??= viewOf((await readRollout(h)) ?? live);
-      result.stateCommit = await recordMove(view, service, current, result);
+      try {
+        result.stateCommit = await recordMove(view, service, current, result);
+      } catch (err) {
+        if (!(err instanceof NopeaError)) throw err;
+        // The move is made: saying only that the push failed would hide that the rollout changed.
+        const { namespace, name } = rollout;
+        throw new NopeaError(
+          err.kind,
+          [
+            ...err.problems,
+            {
+              message: `the ${action} of deploy ${current.deployId} was made (outcome ${result.outcome}) but is not recorded on the state branch`,
+              hint: `the Rollout ${namespace}/${name} has moved (kubectl get rollouts.kulta.io ${name} -n ${namespace}); fix what kept the state branch from being written before the next promote or rollback`,
+            },
+          ],
+          { cause: err },
+        );
+      }
     } finally {
       await lock.release();
     }

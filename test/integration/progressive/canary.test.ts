@@ -4,7 +4,7 @@
 // gate; the canary completes and is finalised (stable holds every replica, on the new template); a
 // canary whose analysis fails is rolled back (exit 1). The service's endpoints are sampled all along
 // and never drop to zero.
-import { writeFile } from 'node:fs/promises';
+import { chmod, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { describe, expect, it, onTestFinished } from 'vitest';
 import { apiRequest, testCluster, useNamespace, waitFor } from '../../helpers/cluster.js';
@@ -71,6 +71,29 @@ describe('canary with Kulta', () => {
     const { min, samples } = await sampler.stop();
     expect(samples).toBeGreaterThan(10);
     expect(min, 'ready endpoints of Service web never dropped to zero').toBeGreaterThan(0);
+  });
+
+  it('says a promote was made when its record cannot be written', async () => {
+    const name = `nr-${ns.name.slice(-6)}`;
+    const repo = await makeRepo({ files: files('registry.example/web:1', name) });
+    onTestFinished(() => repo.cleanup());
+    const base = ['app', '-s', name, '-n', ns.name];
+    const canary = await nopea(
+      ['sync', ...base, '--strategy', 'canary', '--canary-steps', '50:gate,100', '--timeout', '60s'],
+      repo,
+    );
+    expect(canary.code, output(canary)).toBe(4);
+    const hook = path.join(repo.remote, 'hooks/pre-receive');
+    await writeFile(hook, '#!/bin/sh\necho "the state branch is frozen" >&2\nexit 1\n');
+    await chmod(hook, 0o755);
+    const promoted = await nopea(['promote', '-s', name, '--timeout', '60s'], repo);
+    expect(promoted.code, output(promoted)).toBe(1);
+    expect(promoted.stderr).toMatch(/could not push branch nopea-state of remote origin/);
+    expect(promoted.stderr).toMatch(
+      new RegExp(`the promote of deploy [0-9A-Z]{26} was made \\(outcome succeeded\\) but is not recorded`),
+    );
+    expect(promoted.stderr).toContain(`the Rollout ${ns.name}/${name} has moved`);
+    expect((await readState(repo.remote, name)).deploys[0]!.outcome).toBe('paused');
   });
 
   it('rolls a canary back when its analysis fails, and exits 1', async () => {
