@@ -7,9 +7,8 @@
 import { chmod, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { describe, expect, it, onTestFinished } from 'vitest';
-import { apiRequest, testCluster, useNamespace, waitFor } from '../../helpers/cluster.js';
+import { apiRequest, useNamespace, waitFor } from '../../helpers/cluster.js';
 import { makeRepo } from '../../helpers/git.js';
-import { runNopea } from '../../helpers/nopea.js';
 import { setRolloutMetrics } from '../../helpers/prometheus.js';
 import { getLive, output, readState } from '../sync/scenario.js';
 import { appFiles as files, nopea, replicaSet, sampleEndpoints } from './app.js';
@@ -45,16 +44,6 @@ describe('canary with Kulta', () => {
     let state = await readState(repo.remote, 'web');
     expect(state.deploys[0]!.outcome).toBe('paused');
     expect(await getLive(`/apis/apps/v1/namespaces/${ns.name}/deployments/web`)).toBeUndefined();
-
-    // A promote the cluster turns away (no rights in this namespace) changes nothing: exit 2, as a sync.
-    const cluster = testCluster();
-    const forbidden = await runNopea(['promote', '-s', 'web', '--kubeconfig', cluster.restrictedKubeconfig], {
-      cwd: repo.work,
-      env: { KUBECONFIG: '', NOPEA_KUBECTL: cluster.kubectl },
-    });
-    expect(forbidden.code, output(forbidden)).toBe(2);
-    expect(forbidden.stderr).toMatch(/forbidden/i);
-    expect((await readState(repo.remote, 'web')).deploys[0]!.outcome).toBe('paused');
 
     const promoted = await nopea(['promote', '-s', 'web', '--timeout', '60s'], repo);
     expect(promoted.code, output(promoted)).toBe(0);
@@ -94,7 +83,7 @@ describe('canary with Kulta', () => {
     );
     expect(promoted.stderr).toContain(`the Rollout ${ns.name}/${name} has moved`);
     expect((await readState(repo.remote, name)).deploys[0]!.outcome).toBe('paused');
-  });
+  }, 240_000);
 
   it('rolls a canary back when its analysis fails, and exits 1', async () => {
     const name = `an-${ns.name.slice(-6)}`;
