@@ -275,23 +275,28 @@ function checkStringMap(
   }
 }
 
+// The API server's rule for the keys of a Secret's (and a ConfigMap's) data.
+const CONFIG_KEY = /^[-._a-zA-Z0-9]{1,253}$/;
+
+/** A value's type without the value (`a list`, `a number`), for messages about a Secret's values. */
+function shapeOf(value: unknown): string {
+  if (Array.isArray(value)) return 'a list';
+  return isPlainObject(value) ? 'a mapping' : `a ${typeof value}`;
+}
+
 /**
  * A Secret's `data` and `stringData` are mappings of strings. Checked here because the API server's
  * answer to a value of another type (`PIN: 1234`, a YAML number) quotes the value back, and that answer
  * would reach the log, the step summary and the deploy record. No message here shows a value.
  */
-// The API server's rule for the keys of a Secret's (and a ConfigMap's) data.
-const CONFIG_KEY = /^[-._a-zA-Z0-9]{1,253}$/;
-
 function checkSecretValues(secret: Record<string, unknown>, report: Report): void {
   for (const field of ['data', 'stringData'] as const) {
     const values = secret[field];
     if (values === undefined || values === null) continue;
     if (!isPlainObject(values)) {
-      const found = Array.isArray(values) ? 'a list' : `a ${typeof values}`;
       report(
         [field],
-        `Secret ${field} must be a mapping of strings, found ${found}`,
+        `Secret ${field} must be a mapping of strings, found ${shapeOf(values)}`,
         'write each value as an indented "key: value" line',
       );
       continue;
@@ -308,10 +313,9 @@ function checkSecretValues(secret: Record<string, unknown>, report: Report): voi
         continue;
       }
       if (v === null || typeof v === 'string') continue;
-      const found = Array.isArray(v) ? 'a list' : isPlainObject(v) ? 'a mapping' : `a ${typeof v}`;
       report(
         [field, key],
-        `Secret ${field} ${quoted(key)} must be a string, found ${found} (its value is not shown)`,
+        `Secret ${field} ${quoted(key)} must be a string, found ${shapeOf(v)} (its value is not shown)`,
         field === 'data'
           ? 'data values are base64 strings: base64-encode the value, or move it to stringData and quote it'
           : 'quote the value, as in "1234"',

@@ -329,11 +329,11 @@ async function record(run: ServiceRun, prepared: PreparedService, guard: GuardRe
         hint: 'fix what kept the state branch from being written, then run the sync again before removing any of them from git; until it is recorded, a later sync cannot prune them',
       });
     }
+    const unrecorded =
+      written.length > 0 ? new NopeaError(recordError.kind, problems, { cause: recordError }) : recordError;
     result.error = result.error
-      ? new NopeaError(result.error.kind, [...result.error.problems, ...problems])
-      : written.length > 0
-        ? new NopeaError(recordError.kind, problems, { cause: recordError })
-        : recordError;
+      ? new NopeaError(result.error.kind, [...result.error.problems, ...unrecorded.problems])
+      : unrecorded;
     if (result.outcome === 'succeeded') result.outcome = 'failed';
   }
 }
